@@ -1,0 +1,46 @@
+/** Bytes of known length that can be streamed (more than once) in order. */
+export interface DataSource {
+  readonly size: number;
+  /** Yields the bytes in order; chunk sizes are arbitrary, their total is `size`. */
+  stream(): AsyncIterable<Uint8Array>;
+}
+
+export function bytesSource(bytes: Uint8Array): DataSource {
+  return {
+    size: bytes.length,
+    async *stream() {
+      if (bytes.length > 0) yield bytes;
+    },
+  };
+}
+
+/** Random access to a stored file (a cached NAR, a local file, an OPFS entry). */
+export interface RandomAccess {
+  readonly size: number;
+  /** Reads exactly `length` bytes at `offset` (fewer only at end of file). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+const SLICE_CHUNK = 1 << 20;
+
+/** A window [offset, offset+size) of a random-access file, opened lazily on each stream. */
+export function sliceSource(open: () => Promise<RandomAccess>, offset: number, size: number): DataSource {
+  return {
+    size,
+    async *stream() {
+      const file = await open();
+      try {
+        for (let done = 0; done < size; ) {
+          const n = Math.min(SLICE_CHUNK, size - done);
+          const chunk = await file.read(offset + done, n);
+          if (chunk.length !== n) throw new Error(`short read: wanted ${n} bytes at ${offset + done}, got ${chunk.length}`);
+          yield chunk;
+          done += n;
+        }
+      } finally {
+        await file.close();
+      }
+    },
+  };
+}
