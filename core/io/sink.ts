@@ -35,3 +35,9 @@ export class MemorySink implements ByteSink {
     return out;
   }
 }
+
+/** A sink that can also patch bytes already written (squashfs writes its superblock last). */
+export interface SeekableSink extends ByteSink {
+  /** Overwrites bytes at `offset`, which must lie within what was already written. */
+  writeAt(offset: number, bytes: Uint8Array): Promise<void>;
+}
