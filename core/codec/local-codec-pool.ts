@@ -1,0 +1,18 @@
+import type { CodecJob, CodecPool } from './pool.ts';
+import { runCodecJob } from './run-codec-job.ts';
+
+/** A pool of one that runs jobs in this thread, one after the other (threads = 1, tests). */
+export function createLocalCodecPool(): CodecPool {
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    size: 1,
+    compress(job: CodecJob, data: Uint8Array): Promise<Uint8Array> {
+      const result = queue.then(() => runCodecJob(job, data));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    async close() {
+      await queue;
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { zlibSync } from 'fflate';
+import type { CodecJob } from './pool.ts';
+import { codecs } from './wasm-codecs.ts';
+import { encodeXzBlock, encodeXzStream } from '../xz/xz-encode.ts';
+import { encodeXzBuffer } from '../xz/encode-buffer.ts';
+
+/** Runs one job in this thread (a pool worker, or in-process). */
+export async function runCodecJob(job: CodecJob, data: Uint8Array): Promise<Uint8Array> {
+  switch (job.codec) {
+    case 'zlib':
+      return zlibSync(data, { level: job.level as 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 });
+    case 'xz-block':
+      return encodeXzBlock(await codecs(), data, job, job.blockSize);
+    case 'xz-stream':
+      return encodeXzStream(await codecs(), data, job);
+    case 'xz':
+      return encodeXzBuffer(await codecs(), data, job);
+    case 'zstd':
+      throw new Error('zstd is not built yet');
+  }
+}

@@ -1,0 +1,92 @@
+import { WASI } from '@bjorn3/browser_wasi_shim';
+
+/** Exports of wasm/codecs.wasm (built by wasm/build.sh); pointers and sizes are byte offsets in `memory`. */
+export interface CodecsExports {
+  memory: WebAssembly.Memory;
+  xz_alloc(n: number): number;
+  xz_free(p: number): void;
+  xz_encoder_new(preset: number, extreme: number, check: number, dictSize: number, bcj: number): number;
+  xz_block_encoder_new(preset: number, extreme: number, check: number, blockSize: bigint): number;
+  xz_decoder_new(): number;
+  xz_code(coder: number, inPtr: number, inLen: number, outPtr: number, outCap: number, finish: number): number;
+  xz_in_used(coder: number): number;
+  xz_out_used(coder: number): number;
+  xz_block_header(coder: number, out: number): number;
+  xz_uncompressed_header(coder: number, size: bigint, out: number): number;
+  xz_check_update(coder: number, inPtr: number, len: number): void;
+  xz_check_finish(coder: number, out: number): number;
+  xz_end(coder: number): void;
+  xz_buffer_encode(
+    preset: number, extreme: number, check: number, dictSize: number, bcj: number,
+    inPtr: number, inLen: number, outPtr: number, outCap: number, outLenPtr: number,
+  ): number;
+  xz_buffer_bound(n: number): number;
+}
+
+/** One instance of the codecs module in this thread. */
+export class Codecs {
+  constructor(readonly x: CodecsExports) {}
+
+  /** A fresh view: linear memory may have grown (and its buffer changed) since the last call. */
+  get memory(): Uint8Array {
+    return new Uint8Array(this.x.memory.buffer);
+  }
+
+  alloc(n: number): number {
+    const p = this.x.xz_alloc(n);
+    if (p === 0) throw new WasmMemoryError(n);
+    return p;
+  }
+
+  /** Copies `bytes` into newly allocated memory; the caller frees it. */
+  put(bytes: Uint8Array): number {
+    const p = this.alloc(Math.max(1, bytes.length));
+    this.memory.set(bytes, p);
+    return p;
+  }
+
+  copyOut(ptr: number, length: number): Uint8Array {
+    return this.memory.slice(ptr, ptr + length);
+  }
+}
+
+export class WasmMemoryError extends Error {
+  constructor(bytes: number) {
+    super(`codecs wasm: out of memory allocating ${bytes} bytes`);
+    this.name = 'WasmMemoryError';
+  }
+}
+
+/** Where the module comes from: a bundler-visible URL in browsers; Node swaps in a file reader (node/codec-wasm.ts). */
+export const CODECS_WASM_URL = new URL('../../wasm/codecs.wasm', import.meta.url);
+
+let load: () => Promise<WebAssembly.Module> = () => WebAssembly.compileStreaming(fetch(CODECS_WASM_URL));
+let compiled: Promise<WebAssembly.Module> | undefined;
+let instance: Promise<Codecs> | undefined;
+
+export function setCodecsModuleLoader(loader: () => Promise<WebAssembly.Module>): void {
+  load = loader;
+  compiled = undefined;
+}
+
+/** For workers: use the module compiled once by the thread that started them. */
+export function provideCodecsModule(module: WebAssembly.Module): void {
+  compiled = Promise.resolve(module);
+}
+
+/** The compiled module, compiled once per thread (and postable to workers). */
+export function codecsModule(): Promise<WebAssembly.Module> {
+  compiled ??= load();
+  return compiled;
+}
+
+/** This thread's instance, created on first use. */
+export function codecs(): Promise<Codecs> {
+  instance ??= codecsModule().then(async (module) => {
+    const wasi = new WASI([], [], [], { debug: false });
+    const inst = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport });
+    wasi.initialize(inst as unknown as { exports: { memory: WebAssembly.Memory; _initialize?: () => unknown } });
+    return new Codecs(inst.exports as unknown as CodecsExports);
+  });
+  return instance;
+}

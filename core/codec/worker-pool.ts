@@ -1,0 +1,57 @@
+import { transfer, type Remote } from 'comlink';
+import type { CodecJob, CodecPool } from './pool.ts';
+import { codecsModule } from './wasm-codecs.ts';
+import type { CodecWorkerApi } from '../../worker/codec-worker.ts';
+
+/** A started codec worker, however the platform makes one. */
+export interface CodecWorkerHandle {
+  api: Remote<CodecWorkerApi>;
+  terminate(): Promise<unknown> | void;
+}
+
+export class CodecPoolClosedError extends Error {
+  constructor() {
+    super('codec pool is closed');
+    this.name = 'CodecPoolClosedError';
+  }
+}
+
+/** Hands jobs to idle workers in arrival order; each worker runs one job at a time. */
+export function poolOfWorkers(workers: CodecWorkerHandle[]): CodecPool {
+  const ready = workers.map((w) => codecsModule().then((m) => w.api.init(m)));
+  const idle = workers.map((_, i) => i);
+  const waiting: (() => void)[] = [];
+  let closed = false;
+
+  async function acquire(): Promise<number> {
+    while (idle.length === 0) await new Promise<void>((resume) => waiting.push(resume));
+    return idle.shift()!;
+  }
+  function release(i: number): void {
+    idle.push(i);
+    waiting.shift()?.();
+  }
+
+  return {
+    size: workers.length,
+    async compress(job: CodecJob, data: Uint8Array): Promise<Uint8Array> {
+      if (closed) throw new CodecPoolClosedError();
+      // Only a buffer the data covers whole can be handed over; a view of a larger one is copied.
+      const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+      const payload = owned ? data : data.slice();
+      const i = await acquire();
+      try {
+        if (closed) throw new CodecPoolClosedError();
+        await ready[i];
+        return await workers[i]!.api.compress(job, transfer(payload, [payload.buffer]));
+      } finally {
+        release(i);
+      }
+    },
+    async close() {
+      closed = true;
+      await Promise.all(workers.map((w) => w.terminate()));
+      for (const resume of waiting.splice(0)) resume();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import type { StreamCompressor } from '../codec/stream-compressor.ts';
+import type { CodecPool } from '../codec/pool.ts';
+import { createLocalCodecPool } from '../codec/local-codec-pool.ts';
+import { codecs } from '../codec/wasm-codecs.ts';
+import { LzmaCoder, checkPreset, expectOk, type XzCheck } from './liblzma.ts';
+import { blockRecord, streamHeader, streamTail, type IndexRecord } from './xz-format.ts';
+import { XzError } from './xz-error.ts';
+
+export interface XzCompressorOptions {
+  /** 0-9, default 6. */
+  preset?: number;
+  extreme?: boolean;
+  /**
+   * Input bytes per block, default as `xz -T0`: 3 × the preset's dictionary, at least 1 MiB.
+   * Infinity: one block, encoded in this thread as it streams (no buffering).
+   */
+  blockSize?: number;
+  /** Most pool workers used at once (default: all of the pool). */
+  threads?: number;
+  /** Where blocks are encoded; default: this thread. */
+  pool?: CodecPool;
+}
+
+const DICT_LOG2 = [18, 20, 21, 22, 22, 23, 23, 24, 25, 26];
+
+/** liblzma's default multithreaded block size for a preset (lzma_lzma2_block_size). */
+export function defaultBlockSize(preset: number): number {
+  checkPreset(preset);
+  return Math.max(3 * 2 ** DICT_LOG2[preset]!, 1 << 20);
+}
+
+const CHECK: XzCheck = 'crc64';
+
+/**
+ * tar → tar.xz: one .xz stream with CRC64. Input up to one block gives the bytes of
+ * `xz -<preset> -T1`; longer input is cut into blocks encoded in parallel on the pool
+ * and written in order, as liblzma's multithreaded encoder lays them out. The output
+ * does not depend on the number of workers.
+ */
+export function xzCompressor(opts: XzCompressorOptions = {}): StreamCompressor {
+  const preset = opts.preset ?? 6;
+  const extreme = opts.extreme ?? false;
+  checkPreset(preset);
+  const blockSize = opts.blockSize ?? defaultBlockSize(preset);
+  if (blockSize !== Infinity && !(Number.isSafeInteger(blockSize) && blockSize > 0))
+    throw new XzError(`xz block size must be a positive integer or Infinity, got ${blockSize}`);
+  if (blockSize === Infinity) return (input) => encodeUnsplit(input, preset, extreme);
+  return (input) => encodeBlocks(input, preset, extreme, blockSize, opts);
+}
+
+async function* encodeUnsplit(input: AsyncIterable<Uint8Array>, preset: number, extreme: boolean): AsyncIterable<Uint8Array> {
+  const coder = LzmaCoder.encoder(await codecs(), { preset, extreme, check: CHECK });
+  try {
+    for await (const chunk of input) {
+      const out: Uint8Array[] = [];
+      expectOk(coder.code(chunk, false, (c) => out.push(c)), 'xz encoder');
+      yield* out;
+    }
+    const out: Uint8Array[] = [];
+    expectOk(coder.code(new Uint8Array(0), true, (c) => out.push(c)), 'xz encoder');
+    yield* out;
+  } finally {
+    coder.end();
+  }
+}
+
+/** Cuts the input into blocks of exactly `size` bytes (the last one shorter), each with its own buffer. */
+async function* cutBlocks(input: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let have = 0;
+  const take = (n: number): Uint8Array => {
+    const block = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const p = parts[0]!;
+      const k = Math.min(p.length, n - at);
+      block.set(p.subarray(0, k), at);
+      at += k;
+      if (k === p.length) parts.shift();
+      else parts[0] = p.subarray(k);
+    }
+    have -= n;
+    return block;
+  };
+  for await (const chunk of input) {
+    if (chunk.length === 0) continue;
+    parts.push(chunk);
+    have += chunk.length;
+    while (have >= size) yield take(size);
+  }
+  if (have > 0) yield take(have);
+}
+
+async function* encodeBlocks(
+  input: AsyncIterable<Uint8Array>, preset: number, extreme: boolean, blockSize: number, opts: XzCompressorOptions,
+): AsyncIterable<Uint8Array> {
+  const pool = opts.pool ?? createLocalCodecPool();
+  try {
+    const blocks = cutBlocks(input, blockSize);
+    const first = await blocks.next();
+    const second = first.done ? first : await blocks.next();
+    if (second.done) {
+      // One block at most: the plain stream encoder, as single-threaded xz.
+      yield await pool.compress({ codec: 'xz-stream', preset, extreme, check: CHECK }, first.done ? new Uint8Array(0) : first.value);
+      return;
+    }
+    const job = { codec: 'xz-block', preset, extreme, check: CHECK, blockSize } as const;
+    const maxInFlight = 2 * Math.max(1, Math.min(opts.threads ?? pool.size, pool.size));
+    const pending: { result: Promise<Uint8Array>; size: number }[] = [];
+    const submit = (block: Uint8Array) => {
+      const result = pool.compress(job, block);
+      result.catch(() => undefined); // awaited in order below; this only keeps a later failure from going unhandled meanwhile
+      pending.push({ result, size: block.length });
+    };
+    const records: IndexRecord[] = [];
+    const finishOne = async (): Promise<Uint8Array> => {
+      const { result, size } = pending.shift()!;
+      const block = await result;
+      records.push(blockRecord(block, CHECK, size));
+      return block;
+    };
+
+    yield streamHeader(CHECK);
+    submit(first.value);
+    submit(second.value);
+    for await (const block of blocks) {
+      while (pending.length >= maxInFlight) yield await finishOne();
+      submit(block);
+    }
+    while (pending.length > 0) yield await finishOne();
+    yield streamTail(CHECK, records);
+  } finally {
+    if (!opts.pool) await pool.close();
+  }
+}

@@ -1,0 +1,26 @@
+// The codec worker: runs CodecJobs for a pool (core/codec/worker-pool.ts). A browser
+// module worker serves itself on load; Node's worker_threads go through node/codec-worker-entry.ts.
+import { expose, transfer, type Endpoint } from 'comlink';
+import type { CodecJob } from '../core/codec/pool.ts';
+import { runCodecJob } from '../core/codec/run-codec-job.ts';
+import { provideCodecsModule } from '../core/codec/wasm-codecs.ts';
+
+export const codecWorkerApi = {
+  /** The codecs module, compiled once by the pool's thread. */
+  init(module: WebAssembly.Module): void {
+    provideCodecsModule(module);
+  },
+  async compress(job: CodecJob, data: Uint8Array): Promise<Uint8Array> {
+    let out = await runCodecJob(job, data);
+    if (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength) out = out.slice();
+    return transfer(out, [out.buffer]);
+  },
+};
+export type CodecWorkerApi = typeof codecWorkerApi;
+
+export function serveCodecWorker(endpoint?: Endpoint): void {
+  expose(codecWorkerApi, endpoint);
+}
+
+declare const WorkerGlobalScope: unknown;
+if (typeof WorkerGlobalScope !== 'undefined') serveCodecWorker();
