@@ -12,7 +12,7 @@ export const codecWorkerApi = {
   },
   async compress(job: CodecJob, data: Uint8Array): Promise<Uint8Array> {
     let out = await runCodecJob(job, data);
-    if (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength) out = out.slice();
+    if (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength) out = new Uint8Array(out);
     return transfer(out, [out.buffer]);
   },
 };

@@ -38,7 +38,7 @@ export function poolOfWorkers(workers: CodecWorkerHandle[]): CodecPool {
       if (closed) throw new CodecPoolClosedError();
       // Only a buffer the data covers whole can be handed over; a view of a larger one is copied.
       const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-      const payload = owned ? data : data.slice();
+      const payload = owned ? data : new Uint8Array(data); // a copy even for a Node Buffer, whose slice() is a view
       const i = await acquire();
       try {
         if (closed) throw new CodecPoolClosedError();

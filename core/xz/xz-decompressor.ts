@@ -1,0 +1,33 @@
+import type { StreamCompressor } from '../codec/stream-compressor.ts';
+import { codecs } from '../codec/wasm-codecs.ts';
+import { LzmaCoder, LZMA_OK, LZMA_STREAM_END } from './liblzma.ts';
+import { XzError, lzmaRetMessage } from './xz-error.ts';
+
+/**
+ * .xz → bytes (a `.nar.xz`), with liblzma in this thread: one or more concatenated
+ * streams (stream padding allowed), every check verified. Corrupt, truncated or trailing
+ * data throws XzError once it is found; the output is only complete if no error is thrown.
+ */
+export const xzDecompressor = (): StreamCompressor =>
+  async function* decompress(input) {
+    const coder = LzmaCoder.decoder(await codecs());
+    let consumed = 0;
+    const fail = (ret: number): never => {
+      throw new XzError(`xz decoding failed after ${consumed} input bytes: ${lzmaRetMessage(ret)}`);
+    };
+    try {
+      for await (const chunk of input) {
+        const out: Uint8Array[] = [];
+        const ret = coder.code(chunk, false, (c) => out.push(c));
+        consumed += chunk.length;
+        yield* out;
+        if (ret !== LZMA_OK) fail(ret);
+      }
+      const out: Uint8Array[] = [];
+      const ret = coder.code(new Uint8Array(0), true, (c) => out.push(c));
+      yield* out;
+      if (ret !== LZMA_STREAM_END) fail(ret);
+    } finally {
+      coder.end();
+    }
+  };
