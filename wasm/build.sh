@@ -60,6 +60,12 @@ for f in $LZMA_SRC "$here/xz-entry.c"; do
   clang $CFLAGS $LZMA_DEFS $LZMA_INC -c "$f" -o "$work/obj/lzma_$(basename "$f" .c).o"
 done
 
+ZSTD_DEFS="-DZSTD_DISABLE_ASM -DZSTD_TRACE=0 -DZSTD_LEGACY_SUPPORT=0 -DZSTD_HEAPMODE=1"
+for f in $zstd/common/*.c $zstd/compress/*.c $zstd/decompress/*.c "$here/zstd-entry.c"; do
+  # shellcheck disable=SC2086
+  clang $CFLAGS $ZSTD_DEFS -I$zstd -I$zstd/common -c "$f" -o "$work/obj/zstd_$(basename "$f" .c).o"
+done
+
 clang $CFLAGS -mexec-model=reactor -Wl,--strip-all -o "$work/codecs.wasm" "$work"/obj/*.o
 mv "$work/codecs.wasm" "$out"
 echo "built $out ($(wc -c <"$out") bytes)"

@@ -3,6 +3,7 @@ import type { CodecJob } from './pool.ts';
 import { codecs } from './wasm-codecs.ts';
 import { encodeXzBlock, encodeXzStream } from '../xz/xz-encode.ts';
 import { encodeXzBuffer } from '../xz/encode-buffer.ts';
+import { encodeZstdBuffer } from '../xz/zstd.ts';
 
 /** Runs one job in this thread (a pool worker, or in-process). */
 export async function runCodecJob(job: CodecJob, data: Uint8Array): Promise<Uint8Array> {
@@ -16,6 +17,6 @@ export async function runCodecJob(job: CodecJob, data: Uint8Array): Promise<Uint
     case 'xz':
       return encodeXzBuffer(await codecs(), data, job);
     case 'zstd':
-      throw new Error('zstd is not built yet');
+      return encodeZstdBuffer(await codecs(), data, job.level);
   }
 }

@@ -21,6 +21,17 @@ export interface CodecsExports {
     inPtr: number, inLen: number, outPtr: number, outCap: number, outLenPtr: number,
   ): number;
   xz_buffer_bound(n: number): number;
+  zs_compressor_new(level: number, checksum: number): number;
+  zs_decompressor_new(): number;
+  zs_compress(coder: number, inPtr: number, inLen: number, outPtr: number, outCap: number, end: number): number;
+  zs_decompress(coder: number, inPtr: number, inLen: number, outPtr: number, outCap: number): number;
+  zs_in_used(coder: number): number;
+  zs_out_used(coder: number): number;
+  zs_end(coder: number): void;
+  zs_compress_buffer(level: number, inPtr: number, inLen: number, outPtr: number, outCap: number): number;
+  zs_bound(n: number): number;
+  zs_is_error(code: number): number;
+  zs_error_name(code: number): number;
 }
 
 /** One instance of the codecs module in this thread. */

@@ -1,0 +1,145 @@
+// zstd with libzstd 1.5.4 in wasm (wasm/zstd-entry.c): streaming compression as
+// `zstd --single-thread` writes it, one-shot frames as mksquashfs writes them, decoding of .nar.zst.
+import type { StreamCompressor } from '../codec/stream-compressor.ts';
+import { codecs, type Codecs } from '../codec/wasm-codecs.ts';
+
+export class ZstdError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ZstdError';
+  }
+}
+
+const CHUNK = 1 << 20;
+
+function checkLevel(level: number): void {
+  if (!Number.isInteger(level) || level < 1 || level > 22) throw new ZstdError(`zstd level must be an integer 1-22, got ${level}`);
+}
+
+function errorName(w: Codecs, code: number): string {
+  const p = w.x.zs_error_name(code);
+  const mem = w.memory;
+  let end = p;
+  while (mem[end] !== 0) end++;
+  return new TextDecoder().decode(mem.subarray(p, end));
+}
+
+/** A libzstd stream in a Codecs instance, with its linear-memory buffers. */
+class ZstdCoder {
+  readonly inBuf: number;
+  readonly outBuf: number;
+  private constructor(
+    readonly w: Codecs,
+    readonly ptr: number,
+  ) {
+    this.inBuf = w.alloc(CHUNK);
+    this.outBuf = w.alloc(CHUNK);
+  }
+  static async open(make: (w: Codecs) => number, what: string): Promise<ZstdCoder> {
+    const w = await codecs();
+    const ptr = make(w);
+    if (ptr === 0) throw new ZstdError(`libzstd could not set up the ${what}`);
+    return new ZstdCoder(w, ptr);
+  }
+  /** Throws ZstdError if `r` is a libzstd error code; else returns it. */
+  check(r: number, what: string): number {
+    if (this.w.x.zs_is_error(r)) throw new ZstdError(`${what}: ${errorName(this.w, r)}`);
+    return r;
+  }
+  end(): void {
+    this.w.x.zs_end(this.ptr);
+    this.w.x.xz_free(this.inBuf);
+    this.w.x.xz_free(this.outBuf);
+  }
+}
+
+/**
+ * bytes → one .zst frame at `level` with XXH64 checksum and no content size: byte-identical
+ * to `zstd -<level> --single-thread` reading a pipe. Runs in this thread, streaming.
+ */
+export function zstdCompressor(level = 19): StreamCompressor {
+  checkLevel(level);
+  return async function* compress(input) {
+    const c = await ZstdCoder.open((w) => w.x.zs_compressor_new(level, 1), 'zstd compressor');
+    const { x } = c.w;
+    try {
+      const pass = (data: Uint8Array, end: boolean): Uint8Array[] => {
+        const out: Uint8Array[] = [];
+        let offset = 0;
+        do {
+          const n = Math.min(CHUNK, data.length - offset);
+          c.w.memory.set(data.subarray(offset, offset + n), c.inBuf);
+          offset += n;
+          const last = end && offset === data.length;
+          for (let pos = 0; ; ) {
+            const left = c.check(x.zs_compress(c.ptr, c.inBuf + pos, n - pos, c.outBuf, CHUNK, last ? 1 : 0), 'zstd compression');
+            pos += x.zs_in_used(c.ptr);
+            const produced = x.zs_out_used(c.ptr);
+            if (produced > 0) out.push(c.w.copyOut(c.outBuf, produced));
+            if (last ? left === 0 : pos === n && produced < CHUNK) break;
+          }
+        } while (offset < data.length);
+        return out;
+      };
+      for await (const chunk of input) yield* pass(chunk, false);
+      yield* pass(new Uint8Array(0), true);
+    } finally {
+      c.end();
+    }
+  };
+}
+
+/** One frame with the content size and no checksum (ZSTD_compressCCtx), as mksquashfs writes a squashfs zstd block. */
+export function encodeZstdBuffer(w: Codecs, data: Uint8Array, level: number): Uint8Array {
+  checkLevel(level);
+  const cap = w.x.zs_bound(data.length);
+  const input = w.put(data);
+  const out = w.alloc(cap);
+  try {
+    const r = w.x.zs_compress_buffer(level, input, data.length, out, cap);
+    if (w.x.zs_is_error(r)) throw new ZstdError(`zstd compression of ${data.length} bytes: ${errorName(w, r)}`);
+    return w.copyOut(out, r);
+  } finally {
+    w.x.xz_free(input);
+    w.x.xz_free(out);
+  }
+}
+
+/** zstdEncodeBuffer in this thread (a pool runs it as the 'zstd' CodecJob). */
+export async function zstdEncodeBuffer(data: Uint8Array, level: number): Promise<Uint8Array> {
+  return encodeZstdBuffer(await codecs(), data, level);
+}
+
+/**
+ * .zst → bytes (a `.nar.zst`): one or more frames, checksums verified when present.
+ * Corrupt data, a truncated last frame or trailing garbage throws ZstdError.
+ */
+export const zstdDecompressor = (): StreamCompressor =>
+  async function* decompress(input) {
+    const c = await ZstdCoder.open((w) => w.x.zs_decompressor_new(), 'zstd decompressor');
+    const { x } = c.w;
+    let consumed = 0;
+    // 0 once the last frame is complete; nothing read yet counts as incomplete.
+    let pending = 1;
+    try {
+      for await (const data of input) {
+        for (let offset = 0; offset < data.length; ) {
+          const n = Math.min(CHUNK, data.length - offset);
+          c.w.memory.set(data.subarray(offset, offset + n), c.inBuf);
+          for (let pos = 0; ; ) {
+            const r = x.zs_decompress(c.ptr, c.inBuf + pos, n - pos, c.outBuf, CHUNK);
+            pending = c.check(r, `zstd decoding failed after ${consumed + offset + pos} input bytes`);
+            pos += x.zs_in_used(c.ptr);
+            const produced = x.zs_out_used(c.ptr);
+            if (produced > 0) yield c.w.copyOut(c.outBuf, produced);
+            if (pos === n && produced < CHUNK) break;
+          }
+          offset += n;
+        }
+        consumed += data.length;
+      }
+      if (pending !== 0) throw new ZstdError(`zstd data is truncated: it ends inside a frame after ${consumed} bytes`);
+    } finally {
+      c.end();
+    }
+  };
