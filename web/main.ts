@@ -1,0 +1,294 @@
+import { proxy, wrap, type Remote } from 'comlink';
+import { parseConfig } from '../core/build/config.ts';
+import type { Progress } from '../core/build/progress.ts';
+import type { BuildResult, BuildWorkerApi, PlanView } from '../worker/build-worker.ts';
+import { tidy, type ConfigJson } from './config-draft.ts';
+import { ConfigForm } from './config-form.ts';
+import { decodeConfigFragment, encodeConfigFragment } from './config-url.ts';
+import { demoConfig } from './demo-config.ts';
+import { $, h } from './dom.ts';
+import { canSaveAs, downloadBlob, outputFile, saveAs } from './download.ts';
+import { explain, isCancel } from './error-text.ts';
+import { formatBytes, formatDuration, storeName } from './format.ts';
+import { expectedStages, ProgressView } from './progress-view.ts';
+import { treemapSvg } from './treemap.ts';
+
+type State = 'idle' | 'resolving' | 'building' | 'done' | 'failed' | 'cancelled';
+
+/** A worker that does not stop within this long after Cancel is terminated and replaced. */
+const CANCEL_GRACE_MS = 5000;
+
+const ui = {
+  form: $('#form'),
+  configStatus: $('#config-status'),
+  resolve: $<HTMLButtonElement>('#resolve'),
+  build: $<HTMLButtonElement>('#build'),
+  cancel: $<HTMLButtonElement>('#cancel'),
+  closure: $('#closure'),
+  progress: $('#progress'),
+  result: $('#result'),
+  cacheUsage: $('#cache-usage'),
+  clearCache: $<HTMLButtonElement>('#clear-cache'),
+  importFile: $<HTMLInputElement>('#import-file'),
+  exportJson: $<HTMLButtonElement>('#export-json'),
+  copyLink: $<HTMLButtonElement>('#copy-link'),
+};
+
+let worker: Worker;
+let api: Remote<BuildWorkerApi>;
+function startWorker(): void {
+  worker = new Worker(new URL('../worker/build-worker.ts', import.meta.url), { type: 'module', name: 'build' });
+  api = wrap<BuildWorkerApi>(worker);
+}
+startWorker();
+
+let shownPlanKey: string | null = null;
+
+function setState(s: State): void {
+  document.body.dataset['state'] = s;
+  const busy = s === 'resolving' || s === 'building';
+  ui.resolve.disabled = busy;
+  ui.build.disabled = busy;
+  ui.cancel.hidden = !busy;
+  ui.clearCache.disabled = busy;
+}
+
+// ---- config: form, validation, URL fragment ----
+
+function initialConfig(): { config: ConfigJson; error?: unknown } {
+  try {
+    const linked = decodeConfigFragment(location.hash);
+    if (linked !== null) return { config: linked as ConfigJson };
+  } catch (error) {
+    return { config: demoConfig(), error };
+  }
+  return { config: demoConfig() };
+}
+
+const initial = initialConfig();
+const form = new ConfigForm(initial.config, () => scheduleConfigChange());
+ui.form.append(form.el);
+let configTimer: ReturnType<typeof setTimeout> | undefined;
+
+function currentJson(): ConfigJson {
+  return tidy(form.value);
+}
+
+/** Validates with the CLI's parser; returns the error text or null. */
+function validate(): string | null {
+  try {
+    parseConfig(currentJson());
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message.replace(/^config: /, '') : String(e);
+  }
+}
+
+function showConfigStatus(): void {
+  const problem = validate();
+  ui.configStatus.replaceChildren(problem === null ? h('span', { class: 'ok' }, 'Config is valid') : h('span', { class: 'problem' }, problem));
+  ui.configStatus.dataset['valid'] = String(problem === null);
+  const key = JSON.stringify(currentJson());
+  ui.closure.classList.toggle('stale', shownPlanKey !== null && shownPlanKey !== key);
+}
+
+function scheduleConfigChange(): void {
+  clearTimeout(configTimer);
+  configTimer = setTimeout(() => {
+    history.replaceState(null, '', encodeConfigFragment(currentJson()));
+    showConfigStatus();
+  }, 200);
+}
+
+window.addEventListener('hashchange', () => {
+  try {
+    const linked = decodeConfigFragment(location.hash);
+    if (linked !== null && JSON.stringify(linked) !== JSON.stringify(currentJson())) form.load(linked as ConfigJson);
+  } catch (e) {
+    showError(e);
+  }
+});
+
+ui.importFile.addEventListener('change', async () => {
+  const file = ui.importFile.files?.[0];
+  ui.importFile.value = '';
+  if (!file) return;
+  try {
+    form.load(JSON.parse(await file.text()) as ConfigJson);
+  } catch (e) {
+    showError(new Error(`${file.name} is not valid JSON: ${(e as Error).message}`));
+  }
+});
+ui.exportJson.addEventListener('click', () => {
+  downloadBlob(new Blob([JSON.stringify(currentJson(), null, 2) + '\n'], { type: 'application/json' }), 'nix-imager-config.json');
+});
+ui.copyLink.addEventListener('click', async () => {
+  const url = location.href.split('#')[0] + encodeConfigFragment(currentJson());
+  history.replaceState(null, '', encodeConfigFragment(currentJson()));
+  await navigator.clipboard?.writeText(url).catch(() => {});
+  ui.copyLink.textContent = 'Link copied';
+  setTimeout(() => (ui.copyLink.textContent = 'Copy link'), 1500);
+});
+
+// ---- closure ----
+
+function showPlan(plan: PlanView): void {
+  const narBytes = plan.paths.reduce((n, p) => n + p.narSize, 0);
+  const download = plan.paths.reduce((n, p) => n + p.fileSize, 0);
+  const cached = plan.paths.filter((p) => p.cached);
+  const toDownload = plan.paths.filter((p) => !p.cached).reduce((n, p) => n + p.fileSize, 0);
+  const stat = (label: string, value: string, id: string) => h('div', { class: 'stat', id }, h('span', { class: 'stat-value' }, value), h('span', { class: 'stat-label' }, label));
+  const biggest = [...plan.paths].sort((a, b) => b.narSize - a.narSize).slice(0, 5);
+  ui.closure.classList.remove('stale');
+  ui.closure.replaceChildren(
+    h('h2', {}, 'Closure'),
+    h(
+      'div',
+      { class: 'stats' },
+      stat('store paths', String(plan.paths.length), 'stat-paths'),
+      stat('download (FileSize)', formatBytes(download), 'stat-download'),
+      stat('unpacked (NarSize)', formatBytes(narBytes), 'stat-unpacked'),
+      stat('cached in this browser', cached.length === plan.paths.length ? 'all' : `${cached.length} · ${formatBytes(toDownload)} to fetch`, 'stat-cached'),
+    ),
+    h('div', { class: 'treemap-box' }, treemapSvg(plan.paths, 720, 300)),
+    h(
+      'ol',
+      { class: 'biggest' },
+      biggest.map((p) => h('li', { title: p.path }, h('span', { class: 'mono' }, storeName(p.path)), h('span', {}, formatBytes(p.narSize)))),
+    ),
+  );
+}
+
+// ---- running ----
+
+let view: ProgressView | null = null;
+const onProgress = proxy((p: Progress) => view?.update(p));
+
+function showError(e: unknown): void {
+  const x = explain(e);
+  ui.result.replaceChildren(h('div', { class: 'card error', role: 'alert' }, h('h3', {}, x.title), h('p', { class: 'mono detail' }, x.detail), h('p', {}, x.advice)));
+}
+
+function showCancelled(): void {
+  ui.result.replaceChildren(h('div', { class: 'card cancelled', role: 'status' }, h('h3', {}, 'Cancelled'), h('p', {}, 'Nothing was written: the partial image was deleted, and only NARs that finished verifying were kept in the cache.')));
+}
+
+async function showDone(r: BuildResult): Promise<void> {
+  const file = await outputFile(r.outputName);
+  const download = h('button', { type: 'button', class: 'primary', id: 'download', onclick: () => downloadBlob(file, r.fileName) }, `Download ${r.fileName}`);
+  const save = canSaveAs()
+    ? h('button', {
+        type: 'button',
+        id: 'save-as',
+        onclick: () => saveAs(file, r.fileName).catch(showError),
+      }, 'Save to…')
+    : null;
+  ui.result.replaceChildren(
+    h(
+      'div',
+      { class: 'card done', role: 'status', 'data-file': r.fileName, 'data-bytes': String(r.bytes) },
+      h('h3', {}, 'Image ready'),
+      h('p', {}, h('span', { class: 'mono' }, r.fileName), ` · ${formatBytes(r.bytes)} · ${r.storePaths} store paths, ${formatBytes(r.narBytes)} unpacked · built in ${formatDuration(r.seconds)}`),
+      h('div', { class: 'actions' }, download, save),
+    ),
+  );
+  downloadBlob(file, r.fileName);
+}
+
+/** Runs a worker call so that Cancel always ends it: politely first, by terminating the worker if need be. */
+async function cancellable<T>(call: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const forced = new Promise<never>((_, reject) => {
+    ui.cancel.onclick = () => {
+      ui.cancel.disabled = true;
+      void api.cancel();
+      timer = setTimeout(() => {
+        worker.terminate();
+        startWorker();
+        reject(new DOMException('the build was cancelled', 'AbortError'));
+      }, CANCEL_GRACE_MS);
+    };
+  });
+  ui.cancel.disabled = false;
+  try {
+    return await Promise.race([call(), forced]);
+  } finally {
+    clearTimeout(timer);
+    ui.cancel.onclick = null;
+  }
+}
+
+async function run(build: boolean): Promise<void> {
+  const json = currentJson();
+  const problem = validate();
+  if (problem !== null) {
+    showError(Object.assign(new Error(problem), { name: 'ConfigError' }));
+    return;
+  }
+  const base = location.href.split('#')[0]!;
+  view = new ProgressView(build ? expectedStages(parseConfig(json).compression) : ['narinfo']);
+  ui.progress.replaceChildren(view.el);
+  ui.result.replaceChildren();
+  setState('resolving');
+  try {
+    const plan = await cancellable(() => api.plan(json, base, onProgress));
+    shownPlanKey = JSON.stringify(json);
+    showPlan(plan);
+    if (!build) {
+      view.finish('done');
+      setState('idle');
+      return;
+    }
+    setState('building');
+    const result = await cancellable(() => api.build(json, base, form.files, onProgress));
+    view.finish('done');
+    setState('done');
+    await showDone(result);
+  } catch (e) {
+    if (isCancel(e)) {
+      view.finish('cancelled');
+      setState('cancelled');
+      showCancelled();
+    } else {
+      view.finish('failed');
+      setState('failed');
+      showError(e);
+    }
+  } finally {
+    void refreshCacheUsage();
+  }
+}
+
+ui.resolve.addEventListener('click', () => void run(false));
+ui.build.addEventListener('click', () => void run(true));
+
+// ---- NAR cache ----
+
+async function refreshCacheUsage(): Promise<void> {
+  try {
+    const u = await api.cacheUsage();
+    ui.cacheUsage.textContent = `NAR cache: ${u.entries} ${u.entries === 1 ? 'entry' : 'entries'}, ${formatBytes(u.bytes)}`;
+    ui.cacheUsage.dataset['entries'] = String(u.entries);
+  } catch (e) {
+    ui.cacheUsage.textContent = `NAR cache unavailable: ${(e as Error).message}`;
+  }
+}
+
+ui.clearCache.addEventListener('click', async () => {
+  try {
+    await api.clearCache();
+    shownPlanKey = null;
+  } catch (e) {
+    showError(e);
+  }
+  await refreshCacheUsage();
+});
+
+// ---- start ----
+
+setState('idle');
+showConfigStatus();
+if (!location.hash) history.replaceState(null, '', encodeConfigFragment(currentJson()));
+if (initial.error) showError(initial.error);
+void refreshCacheUsage();
+if ('serviceWorker' in navigator) navigator.serviceWorker.register('./sw.js').catch(() => {});

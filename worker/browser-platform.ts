@@ -1,0 +1,58 @@
+import { wrap } from 'comlink';
+import type { Platform, ScratchFile } from '../core/build/build-image.ts';
+import type { Fetch } from '../core/cache/http.ts';
+import type { CodecPool } from '../core/codec/pool.ts';
+import { poolOfWorkers } from '../core/codec/worker-pool.ts';
+import type { CodecWorkerApi } from './codec-worker.ts';
+import { droppedFileNode } from './local-files.ts';
+import { opfsDir, removeIfExists } from './opfs.ts';
+import type { OpfsNarCache } from './opfs-nar-cache.ts';
+import { opfsRandomAccess } from './opfs-random-access.ts';
+import { createOpfsSink } from './opfs-sink.ts';
+
+export interface BrowserPlatformOptions {
+  fetch: Fetch;
+  narCache: OpfsNarCache;
+  /** Files dropped into the page, by name: what "local" content sources refer to. */
+  files: Map<string, Blob>;
+  /** Codec workers; 0 means one per logical core. */
+  threads: number;
+}
+
+export interface BrowserPlatform extends Platform {
+  /** Stops the codec workers and removes scratch files. */
+  dispose(): Promise<void>;
+}
+
+/** The browser side of core's Platform: OPFS for the NAR cache and scratch files, module workers for codecs. */
+export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promise<BrowserPlatform> {
+  // One scratch directory per build: two tabs building at once never share a file.
+  const scratchId = crypto.randomUUID();
+  const scratchParent = await opfsDir('scratch');
+  const scratchDir = await scratchParent.getDirectoryHandle(scratchId, { create: true });
+  let pool: CodecPool | undefined;
+  return {
+    fetch: opts.fetch,
+    narCache: opts.narCache,
+    get codecPool() {
+      pool ??= poolOfWorkers(
+        Array.from({ length: Math.max(1, opts.threads || navigator.hardwareConcurrency || 2) }, () => {
+          const worker = new Worker(new URL('./codec-worker.ts', import.meta.url), { type: 'module', name: 'codec' });
+          return { api: wrap<CodecWorkerApi>(worker), terminate: () => worker.terminate() };
+        }),
+      );
+      return pool;
+    },
+    async localNode(path) {
+      return droppedFileNode(opts.files, path);
+    },
+    async scratchFile(name): Promise<ScratchFile> {
+      const sink = await createOpfsSink(scratchDir, name);
+      return { sink, open: () => opfsRandomAccess(sink.file), remove: () => removeIfExists(scratchDir, name) };
+    },
+    async dispose() {
+      await pool?.close();
+      await scratchParent.removeEntry(scratchId, { recursive: true }).catch(() => {});
+    },
+  };
+}

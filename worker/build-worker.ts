@@ -1,0 +1,157 @@
+// The orchestrator worker: resolves closures and builds images with the same core as the CLI, on a
+// browser Platform (OPFS NAR cache, OPFS output file, codec workers). The page talks to it through comlink.
+import { expose } from 'comlink';
+import { buildImage, planBuild, type BuildPlan } from '../core/build/build-image.ts';
+import { parseConfig, type BuildConfig } from '../core/build/config.ts';
+import type { Progress, ProgressListener, Stage } from '../core/build/progress.ts';
+import { narCacheKey } from '../core/store/nar-fetch.ts';
+import { createBrowserPlatform } from './browser-platform.ts';
+import { offlineFetch } from './offline-fetch.ts';
+import { fileEntries, opfsDir } from './opfs.ts';
+import { opfsNarCache } from './opfs-nar-cache.ts';
+import { createOpfsSink } from './opfs-sink.ts';
+
+export interface ClosurePath {
+  path: string;
+  narSize: number;
+  fileSize: number;
+  /** Its verified NAR is in this browser's cache already. */
+  cached: boolean;
+  /** Inside /nix-store.squashfs of an ISO rather than under /nix/store. */
+  inSquashfs: boolean;
+}
+
+export interface PlanView {
+  fileName: string;
+  paths: ClosurePath[];
+}
+
+export interface BuildResult {
+  fileName: string;
+  /** The finished file's name in OPFS `nix-imager/outputs/`. */
+  outputName: string;
+  bytes: number;
+  storePaths: number;
+  narBytes: number;
+  downloadBytes: number;
+  seconds: number;
+}
+
+export interface CacheUsage {
+  entries: number;
+  bytes: number;
+}
+
+const narCache = opfsDir('nar').then(opfsNarCache);
+const fetchWithMemory = opfsDir('metadata').then((dir) => offlineFetch(dir));
+const outputs = opfsDir('outputs');
+// Temporary files a closed tab left behind; files still being written elsewhere are locked and stay.
+void narCache.then((c) => c.sweep());
+
+let running: AbortController | undefined;
+let lastPlan: { key: string; plan: BuildPlan } | undefined;
+
+/** The config as the CLI would read it, with relative substituters resolved against the page. */
+function configOf(json: unknown, baseUrl: string): BuildConfig {
+  const config = parseConfig(json);
+  config.substituters = config.substituters.map((s) => new URL(s, baseUrl).href);
+  return config;
+}
+
+/** At most one message per stage every 100 ms crosses to the page, plus each stage's last. */
+function throttled(send: ProgressListener): ProgressListener {
+  const last = new Map<Stage, number>();
+  return (p: Progress) => {
+    const now = performance.now();
+    if (p.done < p.total && now - (last.get(p.stage) ?? -Infinity) < 100) return;
+    last.set(p.stage, now);
+    send(p);
+  };
+}
+
+async function planFor(config: BuildConfig, signal: AbortSignal, onProgress?: ProgressListener): Promise<BuildPlan> {
+  const key = JSON.stringify(config);
+  if (lastPlan?.key === key) return lastPlan.plan;
+  const plan = await planBuild(config, await fetchWithMemory, { signal, onProgress });
+  lastPlan = { key, plan };
+  return plan;
+}
+
+function start(): AbortController {
+  if (running) throw new Error('a build is already running in this tab; cancel it first');
+  running = new AbortController();
+  return running;
+}
+
+export const buildWorkerApi = {
+  /** Resolves the closure (narinfo only, nothing downloaded) and says which NARs are cached. */
+  async plan(json: unknown, baseUrl: string, onProgress?: ProgressListener): Promise<PlanView> {
+    const controller = start();
+    try {
+      const config = configOf(json, baseUrl);
+      const plan = await planFor(config, controller.signal, onProgress && throttled(onProgress));
+      const cache = await narCache;
+      const squashfs = new Set(plan.squashfsClosure);
+      const paths = await Promise.all(
+        [...plan.resolved.values()].map(async ({ info }) => ({
+          path: info.storePath,
+          narSize: info.narSize,
+          fileSize: info.fileSize ?? 0,
+          cached: await cache.has(narCacheKey(info.narHash)),
+          inSquashfs: squashfs.has(info.storePath) && !plan.imageClosure.includes(info.storePath),
+        })),
+      );
+      return { fileName: config.fileName, paths };
+    } finally {
+      running = undefined;
+    }
+  },
+
+  /** Builds the image into OPFS `outputs/<fileName>` (temp name until complete). */
+  async build(json: unknown, baseUrl: string, files: Map<string, Blob>, onProgress?: ProgressListener): Promise<BuildResult> {
+    const controller = start();
+    const started = performance.now();
+    try {
+      const config = configOf(json, baseUrl);
+      const progress = onProgress && throttled(onProgress);
+      const plan = await planFor(config, controller.signal, progress);
+      const dir = await outputs;
+      await removeOtherOutputs(dir);
+      const platform = await createBrowserPlatform({ fetch: await fetchWithMemory, narCache: await narCache, files, threads: config.threads });
+      try {
+        const sink = await createOpfsSink(dir, config.fileName);
+        const summary = await buildImage(config, platform, sink, { signal: controller.signal, onProgress: progress, plan });
+        return { ...summary, outputName: config.fileName, seconds: (performance.now() - started) / 1000 };
+      } finally {
+        await platform.dispose();
+      }
+    } finally {
+      running = undefined;
+    }
+  },
+
+  /** Stops the running build or resolution: downloads, codec workers, and the output file (deleted). */
+  cancel(): void {
+    running?.abort(new DOMException('the build was cancelled', 'AbortError'));
+  },
+
+  async cacheUsage(): Promise<CacheUsage> {
+    return (await narCache).usage();
+  },
+
+  async clearCache(): Promise<void> {
+    if (running) throw new Error('cannot clear the cache while a build is running');
+    await (await narCache).clear();
+    lastPlan = undefined;
+  },
+};
+export type BuildWorkerApi = typeof buildWorkerApi;
+
+/** Keeps one finished image at a time: outputs are large, and the last one is what the page offers. */
+async function removeOtherOutputs(dir: FileSystemDirectoryHandle): Promise<void> {
+  const names: string[] = [];
+  for await (const f of fileEntries(dir)) names.push(f.name);
+  for (const name of names) await dir.removeEntry(name).catch(() => {});
+}
+
+expose(buildWorkerApi);

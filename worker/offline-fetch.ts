@@ -1,0 +1,38 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { Fetch } from '../core/cache/http.ts';
+import { fileIfExists, moveOver, tempName } from './opfs.ts';
+
+/** Binary cache metadata: small, signed (narinfo) or harmless (nix-cache-info), worth keeping for offline builds. */
+const isMetadata = (url: string) => /\.narinfo$|\/nix-cache-info$/.test(new URL(url).pathname);
+
+function keyOf(url: string): string {
+  return Array.from(sha256(new TextEncoder().encode(url)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * `fetch` that remembers every narinfo and nix-cache-info it got in an OPFS directory and answers
+ * from there when the network is gone, so a closure fetched once can be built again offline (the
+ * NARs come from the NAR cache; narinfo signatures are checked again as usual).
+ */
+export function offlineFetch(dir: FileSystemDirectoryHandle, fetchImpl: Fetch = (u, i) => fetch(u, i)): Fetch {
+  return async (url, init) => {
+    if (!isMetadata(url)) return fetchImpl(url, init);
+    let res: Response;
+    try {
+      res = await fetchImpl(url, init);
+    } catch (e) {
+      if (init?.signal?.aborted) throw e;
+      const saved = await fileIfExists(dir, keyOf(url));
+      if (saved === null) throw e;
+      return new Response(await saved.getFile(), { status: 200 });
+    }
+    if (res.status !== 200) return res;
+    const body = new Uint8Array(await res.arrayBuffer());
+    const temp = await dir.getFileHandle(tempName('meta'), { create: true });
+    const w = await temp.createWritable();
+    await w.write(body);
+    await w.close();
+    await moveOver(temp, dir, keyOf(url));
+    return new Response(body, { status: 200, headers: res.headers });
+  };
+}
