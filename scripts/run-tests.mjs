@@ -17,5 +17,8 @@ if (files.length === 0) {
   console.error('run-tests: no test file matches');
   process.exit(1);
 }
+// CLI tests run the real bin, so the bundle must match the sources.
+const built = spawnSync(process.execPath, ['scripts/build-cli.mjs'], { stdio: 'inherit' });
+if (built.status !== 0) process.exit(built.status ?? 1);
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -1,0 +1,257 @@
+import { BinaryCache } from '../cache/binary-cache.ts';
+import type { Fetch } from '../cache/http.ts';
+import { resolvePaths, type ResolvedPath } from '../cache/resolve.ts';
+import type { CodecPool } from '../codec/pool.ts';
+import { narTree } from '../image/store-tree.ts';
+import { addPath, newDir, type ImageDir, type ImageNode } from '../image/tree.ts';
+import { textToBinary } from '../io/binary-string.ts';
+import { bytesSource, type DataSource, type RandomAccess } from '../io/data-source.ts';
+import type { ByteSink, SeekableSink } from '../io/sink.ts';
+import { closureOf } from '../nix/closure.ts';
+import { registrationText } from '../nix/registration.ts';
+import { parsePublicKey } from '../nix/signature.ts';
+import { DEFAULT_STORE_DIR, parseStorePath, storePathOf } from '../nix/store-path.ts';
+import type { NarCache } from '../store/nar-cache.ts';
+import { fetchNar, type StoredNar } from '../store/nar-fetch.ts';
+import { ConfigError, type BuildConfig, type ContentSource } from './config.ts';
+import { writeFormat } from './write-format.ts';
+import type { ProgressListener } from './progress.ts';
+import { lookupStoreNode } from './store-lookup.ts';
+
+/** What a build needs from its platform (Node CLI or browser worker). */
+export interface Platform {
+  fetch: Fetch;
+  narCache: NarCache;
+  /** A file or directory that is not in the store (next to the config, or dropped by the user). */
+  localNode(path: string): Promise<ImageNode>;
+  /** Scratch space for an intermediate image (the squashfs inside an ISO). */
+  scratchFile(name: string): Promise<ScratchFile>;
+  codecPool?: CodecPool;
+}
+
+export interface ScratchFile {
+  sink: SeekableSink;
+  open(): Promise<RandomAccess>;
+  remove(): Promise<void>;
+}
+
+export interface BuildOptions {
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** NAR downloads in flight at once. */
+  downloads?: number;
+  /** A plan from planBuild() for this config, to skip resolving again. */
+  plan?: BuildPlan;
+}
+
+export interface BuildSummary {
+  fileName: string;
+  bytes: number;
+  storePaths: number;
+  narBytes: number;
+  downloadBytes: number;
+}
+
+/** cache → closure → NAR stream → image writer → compressor → sink. The sink is closed on success, aborted on failure. */
+export async function buildImage(config: BuildConfig, platform: Platform, sink: ByteSink, opts: BuildOptions = {}): Promise<BuildSummary> {
+  const scratch: ScratchFile[] = [];
+  try {
+    const summary = await build(config, platform, sink, opts, scratch);
+    await sink.close();
+    return summary;
+  } catch (e) {
+    await sink.abort(e);
+    throw e;
+  } finally {
+    for (const f of scratch) await f.remove().catch(() => {});
+  }
+}
+
+/** The resolved closures of a build: everything that will be downloaded, before anything is. */
+export interface BuildPlan {
+  resolved: Map<string, ResolvedPath>;
+  /** Sorted closure of storeContents: under /nix/store (tarball, iso) or the squashfs image. */
+  imageClosure: string[];
+  /** Sorted closure of iso.squashfsContents: inside /nix-store.squashfs. */
+  squashfsClosure: string[];
+}
+
+function resolveSettings(config: BuildConfig, fetch: Fetch, signal?: AbortSignal) {
+  return {
+    caches: config.substituters.map((url) => new BinaryCache(url, fetch)),
+    opts: { trustedKeys: config.trustedPublicKeys.map(parsePublicKey), requireSigs: config.requireSigs, signal },
+  };
+}
+
+/** Looks up every narinfo the build needs (closures, and the store paths contents come from). */
+export async function planBuild(config: BuildConfig, fetch: Fetch, opts: Pick<BuildOptions, 'signal' | 'onProgress'> = {}): Promise<BuildPlan> {
+  const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.signal);
+  const imageRoots = config.storeContents.map((s) => s.object);
+  const squashfsRoots = config.iso?.squashfsContents ?? [];
+  const resolved = await resolvePaths([...imageRoots, ...squashfsRoots], caches, {
+    ...resolveOpts,
+    closure: true,
+    onProgress: (done, total) => opts.onProgress?.({ stage: 'narinfo', done, total }),
+  });
+  const contentPaths = contentSources(config).flatMap((s) => (s.kind === 'store' ? [storePathOf(s.path, DEFAULT_STORE_DIR).storePath] : []));
+  const missing = [...new Set(contentPaths)].filter((p) => !resolved.has(p));
+  for (const [p, r] of await resolvePaths(missing, caches, { ...resolveOpts, closure: false })) resolved.set(p, r);
+  const refsOf = (p: string) => resolved.get(p)!.info.references;
+  return {
+    resolved,
+    imageClosure: imageRoots.length > 0 ? closureOf(imageRoots, refsOf) : [],
+    squashfsClosure: squashfsRoots.length > 0 ? closureOf(squashfsRoots, refsOf) : [],
+  };
+}
+
+async function build(config: BuildConfig, platform: Platform, sink: ByteSink, opts: BuildOptions, scratch: ScratchFile[]): Promise<BuildSummary> {
+  const { signal, onProgress } = opts;
+  const storeDir = DEFAULT_STORE_DIR;
+  const { caches, opts: resolveOpts } = resolveSettings(config, platform.fetch, signal);
+  const { resolved, imageClosure, squashfsClosure } = opts.plan ?? (await planBuild(config, platform.fetch, opts));
+
+  // 2. NARs: verified, into the NAR cache.
+  const nars = await fetchAll([...resolved.values()], platform.narCache, opts);
+  const trees = new Map<string, ImageNode>();
+  const storeRoot = async (storePath: string): Promise<ImageNode> => {
+    let tree = trees.get(storePath);
+    if (tree === undefined) {
+      let nar = nars.get(storePath);
+      if (nar === undefined) {
+        // A symlink in a content source led into a store path nobody asked for yet.
+        const [r] = (await resolvePaths([storePath], caches, { ...resolveOpts, closure: false })).values();
+        nar = await fetchNar(r!, platform.narCache, { signal });
+        nars.set(storePath, nar);
+        resolved.set(storePath, r!);
+      }
+      tree = narTree(nar.entries, nar.open);
+      trees.set(storePath, tree);
+    }
+    return tree;
+  };
+
+  // 3. The image tree, as make-system-tarball.sh / make-iso9660-image.sh lay it out.
+  const root = newDir(0o755);
+  for (const c of config.contents) addPath(root, textToBinary(c.target), await contentNode(c.source, platform, storeDir, storeRoot));
+  for (const s of config.storeContents) if (s.symlink !== null) addPath(root, textToBinary(s.symlink), { kind: 'symlink', target: textToBinary(s.object) });
+  const registration = registrationText(imageClosure.map((p) => registrationEntry(resolved.get(p)!)));
+  let tree: ImageDir = root;
+  if (config.format === 'squashfs') {
+    tree = newDir(0o755);
+    await addStore(tree, imageClosure, '', storeRoot, registration);
+  } else if (imageClosure.length > 0) {
+    await addStore(root, imageClosure, storeDir.slice(1), storeRoot, registration);
+  }
+
+  const mbr = config.iso?.isohybridMbrImage ? await contentNode(config.iso.isohybridMbrImage, platform, storeDir, storeRoot) : undefined;
+  if (mbr !== undefined && mbr.kind !== 'file') throw new ConfigError('iso.isohybridMbrImage', 'is not a file');
+  const written = await writeFormat(config, tree, sink, {
+    platform,
+    scratch,
+    signal,
+    onProgress,
+    isohybridMbr: mbr?.kind === 'file' ? await readAll(mbr.data) : undefined,
+    squashfs:
+      squashfsClosure.length > 0
+        ? async () => {
+            const sq = newDir(0o755);
+            await addStore(sq, squashfsClosure, '', storeRoot, registrationText(squashfsClosure.map((p) => registrationEntry(resolved.get(p)!))));
+            return sq;
+          }
+        : undefined,
+  });
+
+  let narBytes = 0;
+  let downloadBytes = 0;
+  for (const r of resolved.values()) {
+    narBytes += r.info.narSize;
+    downloadBytes += r.info.fileSize ?? 0;
+  }
+  return { fileName: config.fileName, bytes: written, storePaths: resolved.size, narBytes, downloadBytes };
+}
+
+function contentSources(config: BuildConfig): ContentSource[] {
+  const mbr = config.iso?.isohybridMbrImage;
+  return [...config.contents.map((c) => c.source), ...(mbr ? [mbr] : [])];
+}
+
+export async function contentNode(
+  source: ContentSource,
+  platform: Platform,
+  storeDir: string,
+  storeRoot: (storePath: string) => Promise<ImageNode>,
+): Promise<ImageNode> {
+  switch (source.kind) {
+    case 'text':
+      // pkgs.writeText: a read-only file in the store, copied with its mode.
+      return { kind: 'file', mode: 0o444, data: bytesSource(new TextEncoder().encode(source.text)) };
+    case 'local':
+      return platform.localNode(source.path);
+    case 'store':
+      return lookupStoreNode(source.path, storeDir, storeRoot);
+  }
+}
+
+function registrationEntry(r: ResolvedPath) {
+  return { path: r.info.storePath, narHash: r.info.narHash, narSize: r.info.narSize, references: r.info.references };
+}
+
+/** Each store path under `prefix` by its base name, plus nix-path-registration (0444) at the image root. */
+async function addStore(root: ImageDir, closure: string[], prefix: string, storeRoot: (p: string) => Promise<ImageNode>, registration: string): Promise<void> {
+  if (prefix !== '') addPath(root, prefix, newDir(0o755));
+  for (const p of closure) {
+    const base = p.slice(p.lastIndexOf('/') + 1);
+    parseStorePath(p);
+    addPath(root, prefix === '' ? base : `${prefix}/${base}`, await storeRoot(p));
+  }
+  addPath(root, 'nix-path-registration', { kind: 'file', mode: 0o444, data: bytesSource(new TextEncoder().encode(registration)) });
+}
+
+async function fetchAll(paths: ResolvedPath[], narCache: NarCache, opts: BuildOptions): Promise<Map<string, StoredNar>> {
+  const { onProgress } = opts;
+  // The first failure stops the other downloads.
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  const out = new Map<string, StoredNar>();
+  const totalDownload = paths.reduce((n, r) => n + (r.info.fileSize ?? 0), 0);
+  const totalNar = paths.reduce((n, r) => n + r.info.narSize, 0);
+  let downloaded = 0;
+  let verified = 0;
+  const queue = [...paths].sort((a, b) => b.info.narSize - a.info.narSize);
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    for (let r = queue.shift(); r !== undefined && !signal.aborted; r = queue.shift()) {
+      out.set(
+        r.info.storePath,
+        await fetchNar(r, narCache, {
+          signal,
+          onBytes: (d, u) => {
+            downloaded += d;
+            verified += u;
+            if (d > 0) onProgress?.({ stage: 'download', done: downloaded, total: totalDownload });
+            if (u > 0) onProgress?.({ stage: 'verify', done: verified, total: totalNar });
+          },
+        }),
+      );
+    }
+  };
+  const workers = Array.from({ length: Math.min(opts.downloads ?? 4, Math.max(1, queue.length)) }, () =>
+    worker().catch((error) => {
+      failure ??= { error };
+      stop.abort(error);
+    }),
+  );
+  await Promise.all(workers);
+  if (failure) throw opts.signal?.aborted ? opts.signal.reason : failure.error;
+  return out;
+}
+
+async function readAll(data: DataSource): Promise<Uint8Array> {
+  const out = new Uint8Array(data.size);
+  let at = 0;
+  for await (const chunk of data.stream()) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}

@@ -1,0 +1,270 @@
+import { DEFAULT_STORE_DIR, parseStorePath, storePathOf } from '../nix/store-path.ts';
+import { CACHE_NIXOS_ORG_KEY, parsePublicKey } from '../nix/signature.ts';
+
+/**
+ * The build configuration, mirroring the NixOS options of make-system-tarball / iso-image /
+ * make-squashfs. `parseConfig` validates untrusted JSON and fills in nixpkgs' defaults.
+ */
+export type ImageFormat = 'tarball' | 'iso' | 'squashfs';
+export type Compression = 'none' | 'gzip' | 'xz' | 'zstd';
+export type SquashfsCodec = 'zstd' | 'xz' | 'gzip';
+
+export interface StoreContent {
+  object: string;
+  /** Absolute path of a symlink to `object` in the image, or null for "none". */
+  symlink: string | null;
+}
+
+export type ContentSource =
+  | { kind: 'store'; path: string }
+  | { kind: 'local'; path: string }
+  | { kind: 'text'; text: string };
+
+export interface Content {
+  source: ContentSource;
+  target: string;
+}
+
+export interface IsoConfig {
+  isoName: string;
+  volumeID: string;
+  appID: string;
+  publisher: string;
+  bootImage: string | null;
+  efiBootImage: string | null;
+  isohybridMbrImage: ContentSource | null;
+  squashfsContents: string[];
+  squashfsCompression: SquashfsCodec;
+}
+
+export interface BuildConfig {
+  format: ImageFormat;
+  substituters: string[];
+  trustedPublicKeys: string[];
+  requireSigs: boolean;
+  storeContents: StoreContent[];
+  contents: Content[];
+  compression: Compression;
+  xzPreset: number;
+  xzBlockSize: number;
+  /** Worker threads for compression; 0 means one per core. */
+  threads: number;
+  squashfsCompression: SquashfsCodec;
+  squashfsBlockSize: number;
+  sourceDateEpoch: number;
+  iso: IsoConfig | null;
+  /** Base name make-system-tarball / iso-image would give the output. */
+  fileName: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`config: ${field}: ${problem}`);
+  }
+}
+
+type Json = unknown;
+type Obj = Record<string, Json>;
+
+function isObj(v: Json): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function onlyKeys(o: Obj, field: string, allowed: readonly string[]): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new ConfigError(field === '' ? k : `${field}.${k}`, `unknown field (known: ${allowed.join(', ')})`);
+  }
+}
+
+function str(o: Obj, key: string, field: string): string | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new ConfigError(field, 'must be a string');
+  return v;
+}
+
+function bool(o: Obj, key: string, field: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw new ConfigError(field, 'must be true or false');
+  return v;
+}
+
+function int(o: Obj, key: string, field: string, min: number, max: number): number | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(field, `must be a whole number from ${min} to ${max}`);
+  return v;
+}
+
+function oneOf<T extends string>(o: Obj, key: string, field: string, values: readonly T[]): T | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) throw new ConfigError(field, `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`);
+  return v as T;
+}
+
+function array(o: Obj, key: string, field: string): Json[] {
+  const v = o[key];
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new ConfigError(field, 'must be a list');
+  return v;
+}
+
+function stringList(o: Obj, key: string, field: string): string[] | undefined {
+  if (o[key] === undefined) return undefined;
+  return array(o, key, field).map((v, i) => {
+    if (typeof v !== 'string' || v === '') throw new ConfigError(`${field}[${i}]`, 'must be a non-empty string');
+    return v;
+  });
+}
+
+function storePath(v: string, field: string, storeDir: string): string {
+  try {
+    return parseStorePath(v, storeDir).path;
+  } catch (e) {
+    throw new ConfigError(field, e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** An absolute path inside the image; `..` or anything else that would land outside is refused. */
+function imagePath(v: string | undefined, field: string): string {
+  if (v === undefined || v === '') throw new ConfigError(field, 'is required');
+  if (!v.startsWith('/')) throw new ConfigError(field, `${JSON.stringify(v)} must be an absolute path in the image`);
+  const parts = v.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new ConfigError(field, `${JSON.stringify(v)} would land outside the image`);
+  if (v.includes('\0')) throw new ConfigError(field, 'contains a NUL character');
+  if (parts.length === 0) throw new ConfigError(field, `${JSON.stringify(v)} is the image root`);
+  return '/' + parts.join('/');
+}
+
+function contentSource(o: Obj, field: string, storeDir: string): ContentSource {
+  const source = str(o, 'source', `${field}.source`);
+  const text = str(o, 'text', `${field}.text`);
+  if ((source === undefined) === (text === undefined)) throw new ConfigError(field, 'needs exactly one of "source" or "text"');
+  if (text !== undefined) return { kind: 'text', text };
+  if (source === '') throw new ConfigError(`${field}.source`, 'is empty');
+  if (source!.startsWith(storeDir + '/')) {
+    try {
+      storePathOf(source!, storeDir);
+    } catch (e) {
+      throw new ConfigError(`${field}.source`, e instanceof Error ? e.message : String(e));
+    }
+    return { kind: 'store', path: source! };
+  }
+  return { kind: 'local', path: source! };
+}
+
+const TOP_KEYS = [
+  'format', 'substituters', 'trustedPublicKeys', 'requireSigs', 'storeContents', 'contents', 'compression',
+  'xzPreset', 'xzBlockSize', 'threads', 'squashfsCompression', 'squashfsBlockSize', 'sourceDateEpoch', 'iso', 'fileName', 'system',
+] as const;
+const ISO_KEYS = [
+  'isoName', 'volumeID', 'appID', 'publisher', 'bootable', 'bootImage', 'efiBootable', 'efiBootImage', 'usbBootable',
+  'isohybridMbrImage', 'squashfsContents', 'squashfsCompression',
+] as const;
+const COMPRESSIONS = ['none', 'gzip', 'xz', 'zstd'] as const;
+const SQUASHFS_CODECS = ['zstd', 'xz', 'gzip'] as const;
+const EXTENSION: Record<Compression, string> = { none: '', gzip: '.gz', xz: '.xz', zstd: '.zst' };
+
+export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConfig {
+  if (!isObj(json)) throw new ConfigError('(top level)', 'must be a JSON object');
+  onlyKeys(json, '', TOP_KEYS);
+  const format = oneOf(json, 'format', 'format', ['tarball', 'iso', 'squashfs'] as const);
+  if (format === undefined) throw new ConfigError('format', 'is required ("tarball", "iso" or "squashfs")');
+
+  const substituters = stringList(json, 'substituters', 'substituters') ?? ['https://cache.nixos.org'];
+  if (substituters.length === 0) throw new ConfigError('substituters', 'needs at least one binary cache');
+  const trustedPublicKeys = stringList(json, 'trustedPublicKeys', 'trustedPublicKeys') ?? [CACHE_NIXOS_ORG_KEY];
+  trustedPublicKeys.forEach((k, i) => {
+    try {
+      parsePublicKey(k);
+    } catch (e) {
+      throw new ConfigError(`trustedPublicKeys[${i}]`, e instanceof Error ? e.message : String(e));
+    }
+  });
+
+  const storeContents = array(json, 'storeContents', 'storeContents').map((v, i): StoreContent => {
+    const field = `storeContents[${i}]`;
+    if (!isObj(v)) throw new ConfigError(field, 'must be an object like {"object": "/nix/store/…", "symlink": "none"}');
+    onlyKeys(v, field, ['object', 'symlink']);
+    const object = str(v, 'object', `${field}.object`);
+    if (object === undefined) throw new ConfigError(`${field}.object`, 'is required');
+    const symlink = str(v, 'symlink', `${field}.symlink`) ?? 'none';
+    return { object: storePath(object, `${field}.object`, storeDir), symlink: symlink === 'none' ? null : imagePath(symlink, `${field}.symlink`) };
+  });
+
+  const contents = array(json, 'contents', 'contents').map((v, i): Content => {
+    const field = `contents[${i}]`;
+    if (!isObj(v)) throw new ConfigError(field, 'must be an object like {"source": "…", "target": "/…"}');
+    onlyKeys(v, field, ['source', 'text', 'target']);
+    return { source: contentSource(v, field, storeDir), target: imagePath(str(v, 'target', `${field}.target`), `${field}.target`) };
+  });
+  const seen = new Map<string, number>();
+  contents.forEach((c, i) => {
+    const j = seen.get(c.target);
+    if (j !== undefined) throw new ConfigError(`contents[${i}].target`, `${JSON.stringify(c.target)} is also the target of contents[${j}]`);
+    seen.set(c.target, i);
+  });
+
+  const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? 'zstd';
+  const compression = oneOf(json, 'compression', 'compression', COMPRESSIONS) ?? (format === 'tarball' ? 'xz' : 'none');
+  const system = str(json, 'system', 'system') ?? 'x86_64-linux';
+  const iso = format === 'iso' ? parseIso(json['iso'], storeDir, squashfsCompression, system) : null;
+  if (format !== 'iso' && json['iso'] !== undefined) throw new ConfigError('iso', `only applies to "format": "iso"`);
+  if (format !== 'iso' && storeContents.length === 0) throw new ConfigError('storeContents', `a ${format} needs at least one store object`);
+
+  const defaultName = format === 'tarball' ? `nixos-system-${system}.tar` : format === 'iso' ? iso!.isoName : `nixos-store-${system}.squashfs`;
+  return {
+    format,
+    substituters,
+    trustedPublicKeys,
+    requireSigs: bool(json, 'requireSigs', 'requireSigs') ?? true,
+    storeContents,
+    contents,
+    compression,
+    xzPreset: int(json, 'xzPreset', 'xzPreset', 0, 9) ?? 6,
+    xzBlockSize: int(json, 'xzBlockSize', 'xzBlockSize', 4096, 2 ** 40) ?? 24 * 2 ** 20,
+    threads: int(json, 'threads', 'threads', 0, 256) ?? 0,
+    squashfsCompression,
+    squashfsBlockSize: int(json, 'squashfsBlockSize', 'squashfsBlockSize', 4096, 2 ** 20) ?? 2 ** 20,
+    sourceDateEpoch: int(json, 'sourceDateEpoch', 'sourceDateEpoch', 0, 2 ** 32 - 1) ?? 315532800,
+    iso,
+    fileName: (str(json, 'fileName', 'fileName') ?? defaultName) + EXTENSION[compression],
+  };
+}
+
+function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, system: string): IsoConfig {
+  const o: Obj = v === undefined ? {} : isObj(v) ? v : (() => {
+    throw new ConfigError('iso', 'must be an object');
+  })();
+  onlyKeys(o, 'iso', ISO_KEYS);
+  const bootable = bool(o, 'bootable', 'iso.bootable') ?? false;
+  const efiBootable = bool(o, 'efiBootable', 'iso.efiBootable') ?? false;
+  const usbBootable = bool(o, 'usbBootable', 'iso.usbBootable') ?? false;
+  const bootImage = str(o, 'bootImage', 'iso.bootImage') ?? '/isolinux/isolinux.bin';
+  const efiBootImage = str(o, 'efiBootImage', 'iso.efiBootImage') ?? '/boot/efi.img';
+  let mbr: ContentSource | null = null;
+  if (usbBootable) {
+    if (!bootable) throw new ConfigError('iso.usbBootable', 'needs "bootable": true (the MBR chains to the El Torito boot image)');
+    const src = str(o, 'isohybridMbrImage', 'iso.isohybridMbrImage');
+    if (src === undefined) throw new ConfigError('iso.isohybridMbrImage', 'is required when usbBootable is true (e.g. syslinux isohdpfx.bin)');
+    mbr = contentSource({ source: src }, 'iso.isohybridMbrImage', storeDir);
+  }
+  const squashfsContents = stringList(o, 'squashfsContents', 'iso.squashfsContents') ?? [];
+  return {
+    isoName: str(o, 'isoName', 'iso.isoName') ?? `nixos-${system}.iso`,
+    volumeID: str(o, 'volumeID', 'iso.volumeID') ?? 'NIXOS_ISO',
+    appID: str(o, 'appID', 'iso.appID') ?? 'nixos',
+    publisher: str(o, 'publisher', 'iso.publisher') ?? 'nixos',
+    bootImage: bootable ? imagePath(bootImage, 'iso.bootImage') : null,
+    efiBootImage: efiBootable ? imagePath(efiBootImage, 'iso.efiBootImage') : null,
+    isohybridMbrImage: mbr,
+    squashfsContents: squashfsContents.map((p, i) => storePath(p, `iso.squashfsContents[${i}]`, storeDir)),
+    squashfsCompression: oneOf(o, 'squashfsCompression', 'iso.squashfsCompression', SQUASHFS_CODECS) ?? squashfsDefault,
+  };
+}

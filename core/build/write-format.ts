@@ -1,0 +1,139 @@
+import type { StreamCompressor } from '../codec/stream-compressor.ts';
+import { identity } from '../codec/stream-compressor.ts';
+import { gzipCompressor } from '../codec/gzip.ts';
+import type { CodecPool } from '../codec/pool.ts';
+import { xzCompressor } from '../xz/xz-compressor.ts';
+import { zstdCompressor } from '../xz/zstd.ts';
+import { addPath, lookup, type ImageDir } from '../image/tree.ts';
+import { sliceSource } from '../io/data-source.ts';
+import type { ByteSink, SeekableSink } from '../io/sink.ts';
+import { isoStream } from '../iso9660/iso-writer.ts';
+import type { IsoOptions } from '../iso9660/iso-options.ts';
+import { writeSquashfs, type SquashfsCompression } from '../squashfs/squashfs-writer.ts';
+import { tarStream } from '../tar/tar-writer.ts';
+import type { BuildConfig, SquashfsCodec } from './config.ts';
+import type { Platform, ScratchFile } from './build-image.ts';
+import type { ProgressListener, Stage } from './progress.ts';
+
+export interface WriteContext {
+  platform: Platform;
+  scratch: ScratchFile[];
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** The tree of /nix-store.squashfs, when the ISO carries one. */
+  squashfs?: () => Promise<ImageDir>;
+  /** syslinux's isohdpfx.bin, for a USB-bootable ISO. */
+  isohybridMbr?: Uint8Array;
+}
+
+export function compressorFor(config: BuildConfig, pool: () => CodecPool | undefined): StreamCompressor {
+  switch (config.compression) {
+    case 'none':
+      return identity;
+    case 'gzip':
+      return gzipCompressor();
+    case 'xz':
+      return xzCompressor({ preset: config.xzPreset, blockSize: config.xzBlockSize, pool: pool() });
+    case 'zstd':
+      return zstdCompressor(19);
+  }
+}
+
+export function squashfsCompression(codec: SquashfsCodec): SquashfsCompression {
+  switch (codec) {
+    case 'gzip':
+      return { codec: 'gzip', level: 9 };
+    case 'xz':
+      return { codec: 'xz', bcj: 'x86' };
+    case 'zstd':
+      return { codec: 'zstd', level: 19 };
+  }
+}
+
+async function* counted(input: AsyncIterable<Uint8Array>, stage: Stage, total: number, ctx: WriteContext): AsyncGenerator<Uint8Array> {
+  let done = 0;
+  for await (const chunk of input) {
+    ctx.signal?.throwIfAborted();
+    done += chunk.length;
+    ctx.onProgress?.({ stage, done, total });
+    yield chunk;
+  }
+}
+
+async function pump(input: AsyncIterable<Uint8Array>, sink: ByteSink): Promise<number> {
+  let n = 0;
+  for await (const chunk of input) {
+    await sink.write(chunk);
+    n += chunk.length;
+  }
+  return n;
+}
+
+/** Writes `tree` in the configured format (and compression) to `sink`; returns the bytes written. */
+export async function writeFormat(config: BuildConfig, tree: ImageDir, sink: ByteSink, ctx: WriteContext): Promise<number> {
+  const compress = compressorFor(config, () => ctx.platform.codecPool);
+  const squashfsOptions = (codec: SquashfsCodec) => ({
+    blockSize: config.squashfsBlockSize,
+    compression: squashfsCompression(codec),
+    mtime: config.sourceDateEpoch,
+    pool: ctx.platform.codecPool,
+  });
+  switch (config.format) {
+    case 'tarball':
+      return pump(counted(compress(counted(tarStream(tree, { mtime: 1 }), 'write', 0, ctx)), 'compress', 0, ctx), sink);
+    case 'squashfs': {
+      if (config.compression === 'none' && 'writeAt' in sink) {
+        const seekable = countingSink(sink as SeekableSink);
+        await writeSquashfs(tree, seekable, squashfsOptions(config.squashfsCompression));
+        return seekable.size();
+      }
+      const file = await scratchSquashfs(tree, 'image.squashfs', squashfsOptions(config.squashfsCompression), ctx);
+      return pump(counted(compress(sliceSource(file.open, 0, file.size).stream()), 'compress', 0, ctx), sink);
+    }
+    case 'iso': {
+      const iso = config.iso!;
+      if (ctx.squashfs) {
+        const file = await scratchSquashfs(await ctx.squashfs(), 'nix-store.squashfs', squashfsOptions(iso.squashfsCompression), ctx);
+        addPath(tree, 'nix-store.squashfs', { kind: 'file', mode: 0o444, data: sliceSource(file.open, 0, file.size) });
+      }
+      for (const [field, path] of [['bootImage', iso.bootImage], ['efiBootImage', iso.efiBootImage]] as const) {
+        if (path !== null && lookup(tree, path)?.kind !== 'file') throw new Error(`config: iso.${field}: ${path} is not a file in the image (add it with "contents")`);
+      }
+      const opts: IsoOptions = {
+        volumeID: iso.volumeID,
+        appID: iso.appID,
+        publisher: iso.publisher,
+        sourceDateEpoch: config.sourceDateEpoch,
+        ...(iso.bootImage !== null ? { bootImage: iso.bootImage } : {}),
+        ...(iso.efiBootImage !== null ? { efiBootImage: iso.efiBootImage } : {}),
+        ...(ctx.isohybridMbr ? { isohybridMbr: ctx.isohybridMbr } : {}),
+      };
+      return pump(counted(compress(counted(isoStream(tree, opts), 'write', 0, ctx)), 'compress', 0, ctx), sink);
+    }
+  }
+}
+
+async function scratchSquashfs(tree: ImageDir, name: string, opts: Parameters<typeof writeSquashfs>[2], ctx: WriteContext) {
+  const file = await ctx.platform.scratchFile(name);
+  ctx.scratch.push(file);
+  const sink = countingSink(file.sink);
+  await writeSquashfs(tree, sink, opts);
+  await file.sink.close();
+  const size = sink.size();
+  ctx.onProgress?.({ stage: 'squashfs', done: size, total: size });
+  return { open: file.open, size };
+}
+
+function countingSink(sink: SeekableSink): SeekableSink & { size(): number } {
+  let size = 0;
+  return {
+    write: async (chunk) => {
+      await sink.write(chunk);
+      size += chunk.length;
+    },
+    writeAt: (offset, bytes) => sink.writeAt(offset, bytes),
+    close: () => sink.close(),
+    abort: (reason) => sink.abort(reason),
+    size: () => size,
+  };
+}

@@ -1,0 +1,52 @@
+import { parseCacheInfo } from '../nix/cache-info.ts';
+import { parseNarInfo, type NarInfo } from '../nix/narinfo.ts';
+import { parseStorePath, DEFAULT_STORE_DIR } from '../nix/store-path.ts';
+import { getWithRetry, HttpError, type Fetch, type RetryOptions } from './http.ts';
+
+/** One substituter: a binary cache reached over http(s):// or file:// (through the platform's fetch). */
+export class BinaryCache {
+  readonly url: string;
+  private info: Promise<{ storeDir: string }> | undefined;
+
+  constructor(
+    url: string,
+    private readonly fetch: Fetch,
+    private readonly retry: RetryOptions = {},
+  ) {
+    this.url = url.replace(/\/+$/, '');
+  }
+
+  /** `nix-cache-info`; a cache without one is taken to serve /nix/store, as Nix does for file caches. */
+  cacheInfo(): Promise<{ storeDir: string }> {
+    this.info ??= (async () => {
+      const res = await getWithRetry(this.fetch, `${this.url}/nix-cache-info`, this.retry);
+      if (res.status === 404) return { storeDir: DEFAULT_STORE_DIR };
+      return parseCacheInfo(await res.text());
+    })();
+    return this.info;
+  }
+
+  /** The narinfo of `storePath`, or null when this cache does not have it. */
+  async narInfo(storePath: string, signal?: AbortSignal): Promise<NarInfo | null> {
+    const { storeDir } = await this.cacheInfo();
+    const { hashPart } = parseStorePath(storePath, storeDir);
+    const res = await getWithRetry(this.fetch, `${this.url}/${hashPart}.narinfo`, { ...this.retry, signal });
+    if (res.status === 404) {
+      await res.body?.cancel().catch(() => {});
+      return null;
+    }
+    const text = await res.text();
+    return parseNarInfo(text, { storeDir, expectedStorePath: storePath });
+  }
+
+  /** The NAR's (possibly compressed) body. `info.url` was checked by parseNarInfo to stay inside the cache. */
+  async narBody(info: NarInfo, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const url = `${this.url}/${info.url}`;
+    const res = await getWithRetry(this.fetch, url, { ...this.retry, signal });
+    if (res.status === 404 || res.body === null) {
+      await res.body?.cancel().catch(() => {});
+      throw new HttpError(`${info.storePath}: the cache lists it but has no NAR at ${url} (HTTP ${res.status})`, url, res.status);
+    }
+    return res.body;
+  }
+}

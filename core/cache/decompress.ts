@@ -1,0 +1,22 @@
+import type { StreamCompressor } from '../codec/stream-compressor.ts';
+import { identity } from '../codec/stream-compressor.ts';
+import { xzDecompressor } from '../xz/xz-decompressor.ts';
+import { zstdDecompressor } from '../xz/zstd.ts';
+
+export class UnsupportedCompressionError extends Error {
+  override name = 'UnsupportedCompressionError';
+}
+
+/** The decoder for a narinfo's `Compression:` value. */
+export function decompressorFor(compression: string, storePath: string): StreamCompressor {
+  switch (compression) {
+    case 'none':
+      return identity;
+    case 'xz':
+      return xzDecompressor();
+    case 'zstd':
+      return zstdDecompressor();
+    default:
+      throw new UnsupportedCompressionError(`${storePath}: NAR compression "${compression}" is not supported (xz, zstd and none are)`);
+  }
+}

@@ -1,0 +1,103 @@
+import type { NarInfo } from '../nix/narinfo.ts';
+import { verifyNarInfo, type PublicKey } from '../nix/signature.ts';
+import type { BinaryCache } from './binary-cache.ts';
+import { isAbort } from './http.ts';
+
+export interface ResolvedPath {
+  info: NarInfo;
+  cache: BinaryCache;
+}
+
+export interface ResolveOptions {
+  trustedKeys: PublicKey[];
+  requireSigs: boolean;
+  /** Narinfo look-ups in flight at once. */
+  concurrency?: number;
+  /** Also resolve everything the roots reference, transitively (a closure). */
+  closure?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (resolved: number, known: number) => void;
+}
+
+export class UnavailablePathsError extends Error {
+  override name = 'UnavailablePathsError';
+  constructor(readonly failures: { path: string; reasons: string[] }[]) {
+    super(
+      `${failures.length} store path${failures.length === 1 ? '' : 's'} could not be substituted: ` +
+        failures.map((f) => `${f.path} (${f.reasons.join('; ')})`).join(', '),
+    );
+  }
+}
+
+/**
+ * Finds a trusted narinfo for every root (and, with `closure`, everything it references),
+ * asking the caches in order. A cache whose narinfo is unsigned, signed by an untrusted key or
+ * malformed is skipped for that path, as Nix skips such substitutes; every path that no cache
+ * can supply is reported at once.
+ */
+export async function resolvePaths(roots: string[], caches: BinaryCache[], opts: ResolveOptions): Promise<Map<string, ResolvedPath>> {
+  const resolved = new Map<string, ResolvedPath>();
+  const failures: { path: string; reasons: string[] }[] = [];
+  const seen = new Set<string>();
+  const queue: string[] = [];
+  const enqueue = (p: string) => {
+    if (!seen.has(p)) {
+      seen.add(p);
+      queue.push(p);
+    }
+  };
+  roots.forEach(enqueue);
+
+  async function resolveOne(path: string): Promise<void> {
+    const reasons: string[] = [];
+    for (const cache of caches) {
+      let info: NarInfo | null;
+      try {
+        info = await cache.narInfo(path, opts.signal);
+      } catch (e) {
+        if (isAbort(e) || opts.signal?.aborted) throw e;
+        reasons.push(`${cache.url}: ${e instanceof Error ? e.message : String(e)}`);
+        continue;
+      }
+      if (info === null) {
+        reasons.push(`not in ${cache.url}`);
+        continue;
+      }
+      if (opts.requireSigs) {
+        const check = verifyNarInfo(info, opts.trustedKeys);
+        if (!check.ok) {
+          reasons.push(`${cache.url}: ${check.reason}`);
+          continue;
+        }
+      }
+      resolved.set(path, { info, cache });
+      if (opts.closure) info.references.forEach(enqueue);
+      return;
+    }
+    failures.push({ path, reasons });
+  }
+
+  const limit = Math.max(1, opts.concurrency ?? 32);
+  const running = new Set<Promise<void>>();
+  let error: unknown;
+  while ((queue.length > 0 || running.size > 0) && error === undefined) {
+    while (queue.length > 0 && running.size < limit) {
+      const p = resolveOne(queue.shift()!)
+        .catch((e) => {
+          error ??= e;
+        })
+        .finally(() => {
+          running.delete(p);
+          opts.onProgress?.(resolved.size, seen.size);
+        });
+      running.add(p);
+    }
+    if (running.size > 0) await Promise.race(running);
+  }
+  if (error !== undefined) {
+    await Promise.allSettled(running);
+    throw error;
+  }
+  if (failures.length > 0) throw new UnavailablePathsError(failures.sort((a, b) => (a.path < b.path ? -1 : 1)));
+  return resolved;
+}

@@ -1,0 +1,175 @@
+import type { ResolvedPath } from '../cache/resolve.ts';
+import { isAbort } from '../cache/http.ts';
+import { decompressorFor } from '../cache/decompress.ts';
+import { readNar, type NarEntry } from '../nix/nar-reader.ts';
+import { createSha256 } from '../nix/sha256.ts';
+import { nix32Encode } from '../nix/nix32.ts';
+import type { NixHash } from '../nix/hash.ts';
+import type { RandomAccess } from '../io/data-source.ts';
+import { randomAccessChunks, readableChunks } from '../io/streams.ts';
+import type { NarCache, NarCacheWriter } from './nar-cache.ts';
+
+/** A verified NAR in the cache, with its listing (file contents located by offset). */
+export interface StoredNar {
+  storePath: string;
+  entries: NarEntry[];
+  open: () => Promise<RandomAccess>;
+}
+
+export class NarVerificationError extends Error {
+  override name = 'NarVerificationError';
+  constructor(
+    readonly storePath: string,
+    what: string,
+  ) {
+    super(`${storePath}: ${what}`);
+  }
+}
+
+export interface FetchNarOptions {
+  signal?: AbortSignal;
+  /** Tries for a download broken by the network (not for bytes that fail verification). */
+  attempts?: number;
+  /** Called with byte counts as they pass: compressed download and uncompressed NAR. */
+  onBytes?: (downloaded: number, unpacked: number) => void;
+}
+
+export function narCacheKey(narHash: NixHash): string {
+  return nix32Encode(narHash.digest);
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function* tap(input: AsyncIterable<Uint8Array>, sink: (chunk: Uint8Array) => void | Promise<void>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of input) {
+    await sink(chunk);
+    yield chunk;
+  }
+}
+
+/** Parses and hashes a NAR stream; throws NarVerificationError unless it is exactly what `info` promises. */
+async function verifyNar(storePath: string, nar: AsyncIterable<Uint8Array>, expected: { narHash: NixHash; narSize: number }): Promise<NarEntry[]> {
+  const hash = createSha256();
+  let size = 0;
+  const entries: NarEntry[] = [];
+  const hashed = tap(nar, (chunk) => {
+    hash.update(chunk);
+    size += chunk.length;
+  });
+  try {
+    for await (const entry of readNar(hashed)) entries.push(entry);
+  } catch (e) {
+    if (isAbort(e)) throw e;
+    throw new NarVerificationError(storePath, `bad NAR: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (size !== expected.narSize) throw new NarVerificationError(storePath, `NarSize mismatch: the narinfo says ${expected.narSize} bytes, the NAR has ${size}`);
+  const got = hash.digest();
+  if (hex(got) !== hex(expected.narHash.digest)) {
+    throw new NarVerificationError(storePath, `NarHash mismatch: the narinfo says sha256:${nix32Encode(expected.narHash.digest)}, the NAR hashes to sha256:${nix32Encode(got)}`);
+  }
+  return entries;
+}
+
+/**
+ * Returns the verified NAR of `resolved`, from the NAR cache when a valid entry is there,
+ * else downloaded, decompressed, checked (FileHash, FileSize, NarHash, NarSize, NAR rules)
+ * and only then committed to the cache. A cache entry that fails verification is dropped.
+ */
+export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts: FetchNarOptions = {}): Promise<StoredNar> {
+  const { info } = resolved;
+  const key = narCacheKey(info.narHash);
+  const open = async () => {
+    const file = await narCache.open(key);
+    if (file === null) throw new Error(`${info.storePath}: NAR vanished from the cache`);
+    return file;
+  };
+
+  const cached = await narCache.open(key);
+  if (cached !== null) {
+    try {
+      const entries = await verifyNar(info.storePath, randomAccessChunks(cached), info);
+      opts.onBytes?.(0, info.narSize);
+      return { storePath: info.storePath, entries, open };
+    } catch (e) {
+      if (!(e instanceof NarVerificationError)) throw e;
+      await narCache.remove(key);
+    } finally {
+      await cached.close();
+    }
+  }
+
+  const attempts = opts.attempts ?? 3;
+  for (let attempt = 1; ; attempt++) {
+    const writer = await narCache.create(key);
+    try {
+      const entries = await downloadInto(resolved, writer, opts);
+      await writer.commit();
+      return { storePath: info.storePath, entries, open };
+    } catch (e) {
+      await writer.abort();
+      if (e instanceof NarVerificationError || isAbort(e) || opts.signal?.aborted || attempt >= attempts) throw wrap(info.storePath, e);
+    }
+  }
+}
+
+function wrap(storePath: string, e: unknown): unknown {
+  if (e instanceof NarVerificationError || isAbort(e)) return e;
+  return new NarVerificationError(storePath, `download failed: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+async function downloadInto(resolved: ResolvedPath, writer: NarCacheWriter, opts: FetchNarOptions): Promise<NarEntry[]> {
+  const { info, cache } = resolved;
+  const decompress = decompressorFor(info.compression, info.storePath);
+  const body = await cache.narBody(info, opts.signal);
+  const fileHash = createSha256();
+  let fileSize = 0;
+  let unpacked = 0;
+  const compressed = tap(transport(readableChunks(body)), (chunk) => {
+    fileHash.update(chunk);
+    fileSize += chunk.length;
+    opts.onBytes?.(chunk.length, 0);
+  });
+  const nar = tap(decompressChecked(decompress(compressed), info.storePath, info.compression), async (chunk) => {
+    unpacked += chunk.length;
+    if (unpacked > info.narSize) throw new NarVerificationError(info.storePath, `NAR is larger than the narinfo's NarSize ${info.narSize}`);
+    opts.onBytes?.(0, chunk.length);
+    await writer.write(chunk);
+  });
+  const entries = await verifyNar(info.storePath, nar, info);
+  if (info.fileSize !== undefined && fileSize !== info.fileSize) {
+    throw new NarVerificationError(info.storePath, `FileSize mismatch: the narinfo says ${info.fileSize} bytes, ${fileSize} were downloaded`);
+  }
+  if (info.fileHash !== undefined) {
+    const got = fileHash.digest();
+    if (hex(got) !== hex(info.fileHash.digest)) {
+      throw new NarVerificationError(info.storePath, `FileHash mismatch: the narinfo says sha256:${nix32Encode(info.fileHash.digest)}, the download hashes to sha256:${nix32Encode(got)}`);
+    }
+  }
+  return entries;
+}
+
+/** The network broke mid-body: worth another try, unlike bytes that arrived and are wrong. */
+class TransportError extends Error {
+  override name = 'TransportError';
+}
+
+async function* transport(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield* input;
+  } catch (e) {
+    if (isAbort(e)) throw e;
+    throw new TransportError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** Decompressor failures are verification failures of this path (corrupt or truncated download). */
+async function* decompressChecked(input: AsyncIterable<Uint8Array>, storePath: string, compression: string): AsyncGenerator<Uint8Array> {
+  try {
+    yield* input;
+  } catch (e) {
+    if (isAbort(e) || e instanceof NarVerificationError || e instanceof TransportError) throw e;
+    throw new NarVerificationError(storePath, `${compression} decompression failed (corrupt or truncated download): ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

@@ -1,0 +1,154 @@
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildImage } from '../core/build/build-image.ts';
+import { parseConfig, type BuildConfig } from '../core/build/config.ts';
+import { createFileSink } from './file-sink.ts';
+import { createNodePlatform, defaultCacheDir, substituterUrl } from './platform.ts';
+import { formatBytes, progressLine } from './progress-line.ts';
+
+const HELP = `nix-imager — NixOS system tarballs, ISO images and squashfs store images from a Nix binary cache
+
+Usage:
+  nix-imager build <config.json> [--output <file>] [options]
+  nix-imager --help | --version
+
+Builds the image a config describes: resolves the closure of its storeContents on the
+substituters, checks every narinfo signature, downloads and verifies every NAR (FileHash,
+FileSize, NarHash, NarSize and the NAR format rules), and writes the image. The output
+appears under its name only when it is complete; on failure nothing is left there.
+
+Options:
+  -o, --output <file>   where to write the image (a directory: the image keeps its default
+                        name, e.g. nixos-system-x86_64-linux.tar.xz). Default: that name in
+                        the current directory.
+  --cache-dir <dir>     NAR cache (verified, uncompressed NARs keyed by NarHash). Default:
+                        $NIX_IMAGER_CACHE, else $XDG_CACHE_HOME/nix-imager, else ~/.cache/nix-imager.
+  --threads <n>         compression workers (default: the config's "threads", 0 = one per core).
+  -q, --quiet           no progress line.
+  -h, --help            this text.  --version: the version.
+
+Config (JSON; relative paths are relative to the config file):
+  format              "tarball" | "iso" | "squashfs"                                  (required)
+  substituters        binary caches, tried in order: "https://…", "file:///…" or a
+                      relative path                          (default ["https://cache.nixos.org"])
+  trustedPublicKeys   ["name:base64", …]          (default the cache.nixos.org-1 key)
+  requireSigs         refuse paths not signed by a trusted key (default true)
+  storeContents       [{ "object": "/nix/store/…", "symlink": "/run/current-system" | "none" }]
+                      their closure goes under /nix/store, with /nix-path-registration
+                      (for nix-store --load-db) and the symlinks
+  contents            [{ "source": "/nix/store/…/file" | "./local-file", "target": "/abs/path" },
+                       { "text": "…", "target": "/abs/path" }]   copied like cp -a; text is 0444
+  compression         "xz" (tarball default) | "gzip" | "zstd" | "none" (iso/squashfs default)
+  xzPreset            0-9 (default 6)          xzBlockSize  bytes per xz block (default 24 MiB)
+  threads             compression workers, 0 = one per core (default 0)
+  squashfsCompression "zstd" (default) | "xz" | "gzip"   squashfsBlockSize (default 1 MiB)
+  sourceDateEpoch     timestamps in ISO and squashfs images (default 315532800)
+  fileName            output base name without compression extension
+  system              used in default names (default "x86_64-linux")
+  iso                 { isoName, volumeID, appID, publisher, bootable, bootImage,
+                        efiBootable, efiBootImage, usbBootable, isohybridMbrImage,
+                        squashfsContents: ["/nix/store/…"], squashfsCompression }
+
+Exit status: 0 on success; 1 when the build fails (one line on stderr says which store path
+and what failed); 2 for a usage error.
+`;
+
+class UsageError extends Error {}
+
+async function version(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function outputPath(given: string | undefined, config: BuildConfig): Promise<string> {
+  if (given === undefined) return resolve(config.fileName);
+  const st = await stat(given).catch(() => null);
+  return st?.isDirectory() ? join(resolve(given), config.fileName) : resolve(given);
+}
+
+async function runBuild(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      'cache-dir': { type: 'string' },
+      threads: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('build takes exactly one config file');
+  const configPath = resolve(positionals[0]!);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(configPath, 'utf8'));
+  } catch (e) {
+    throw new Error(`cannot read config ${configPath}: ${(e as Error).message}`);
+  }
+  const config = parseConfig(json);
+  const configDir = dirname(configPath);
+  config.substituters = config.substituters.map((s) => substituterUrl(s, configDir));
+  if (values.threads !== undefined) {
+    const n = Number(values.threads);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError('--threads takes a whole number (0 = one per core)');
+    config.threads = n;
+  }
+  const output = await outputPath(values.output, config);
+  const platform = createNodePlatform({
+    configDir,
+    cacheDir: resolve(values['cache-dir'] ?? process.env['NIX_IMAGER_CACHE'] ?? defaultCacheDir()),
+    threads: config.threads,
+  });
+  const progress = !values.quiet && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = Date.now();
+  try {
+    const sink = await createFileSink(output);
+    const summary = await buildImage(config, platform, sink, { signal: abort.signal, onProgress: progress?.update });
+    progress?.clear();
+    if (!values.quiet) {
+      const secs = (Date.now() - started) / 1000;
+      process.stderr.write(
+        `nix-imager: wrote ${output} (${formatBytes(summary.bytes)}; ${summary.storePaths} store paths, ${formatBytes(summary.narBytes)} unpacked) in ${secs.toFixed(1)} s\n`,
+      );
+    }
+  } finally {
+    progress?.clear();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await platform.dispose();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      process.stdout.write(HELP);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === '--version') {
+      process.stdout.write(`${await version()}\n`);
+      return 0;
+    }
+    if (command !== 'build') throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    await runBuild(rest);
+    return 0;
+  } catch (e) {
+    const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const message = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
+    process.stderr.write(`nix-imager: ${message}\n`);
+    if (usage) process.stderr.write(`Try 'nix-imager --help'.\n`);
+    return usage ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

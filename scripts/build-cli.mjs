@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Bundles the Node CLI and its worker entries into dist/ (run by `npm install` through "prepare").
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: { cli: 'node/cli.ts', 'codec-worker': 'node/codec-worker-entry.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+  loader: { '.wasm': 'file' },
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+});
