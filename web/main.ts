@@ -148,7 +148,11 @@ function showPlan(plan: PlanView): void {
       stat('store paths', String(plan.paths.length), 'stat-paths'),
       stat('download (FileSize)', formatBytes(download), 'stat-download'),
       stat('unpacked (NarSize)', formatBytes(narBytes), 'stat-unpacked'),
-      stat('cached in this browser', cached.length === plan.paths.length ? 'all' : `${cached.length} · ${formatBytes(toDownload)} to fetch`, 'stat-cached'),
+      stat(
+        cached.length === plan.paths.length ? 'NARs cached: nothing to download' : `NARs cached · ${formatBytes(toDownload)} to download`,
+        `${cached.length} of ${plan.paths.length}`,
+        'stat-cached',
+      ),
     ),
     h('div', { class: 'treemap-box' }, treemapSvg(plan.paths, 720, 300)),
     h(
@@ -234,6 +238,8 @@ async function run(build: boolean): Promise<void> {
     const plan = await cancellable(() => api.plan(json, base, onProgress));
     shownPlanKey = JSON.stringify(json);
     showPlan(plan);
+    // A closure resolved before (by "Resolve closure") is not looked up again.
+    view.update({ stage: 'narinfo', done: plan.paths.length, total: plan.paths.length });
     if (!build) {
       view.finish('done');
       setState('idle');

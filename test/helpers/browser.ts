@@ -1,0 +1,74 @@
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Download, type Page } from 'playwright-core';
+// @ts-expect-error: plain .mjs script without type declarations
+import { createStaticServer, listen } from '../../scripts/serve.mjs';
+// @ts-expect-error: plain .mjs script without type declarations
+import { buildWebIfStale } from '../../scripts/start.mjs';
+import { ROOT } from './cli.ts';
+import { closeServer } from './cache-server.ts';
+
+export const SCREENSHOTS = join(ROOT, 'test-artifacts', 'screenshots');
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export interface WebApp {
+  url: string;
+  /** Stops serving the app (the installed PWA must then come from its service worker). */
+  stop(): Promise<void>;
+}
+
+/** Builds the web app if its sources changed (vite build → dist-web/) and serves it on 127.0.0.1. */
+export async function serveWebApp(): Promise<WebApp> {
+  const root: string = buildWebIfStale(() => {});
+  const server: Server = createStaticServer({ root });
+  const url: string = await listen(server, 0);
+  return { url, stop: () => closeServer(server) };
+}
+
+export interface BrowserSession {
+  context: BrowserContext;
+  page: Page;
+  /** Page console errors and uncaught exceptions, for failure messages. */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+/** Headless Debian Chromium with a fresh profile (fresh OPFS, no service worker), downloads accepted. */
+export async function openBrowser(): Promise<BrowserSession> {
+  const profile = await mkdtemp(join(tmpdir(), 'nix-imager-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    acceptDownloads: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1360, height: 900 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return {
+    context,
+    page,
+    errors,
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Reads a finished download fully. */
+export async function downloadBytes(d: Download): Promise<Buffer> {
+  return readFile(await d.path());
+}
