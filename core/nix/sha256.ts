@@ -17,6 +17,9 @@ export function createSha256(): Sha256 {
   return factory();
 }
 
-export function setSha256Factory(f: () => Sha256): void {
+/** Plugs in another implementation; returns the one it replaces. */
+export function setSha256Factory(f: () => Sha256): () => Sha256 {
+  const previous = factory;
   factory = f;
+  return previous;
 }
