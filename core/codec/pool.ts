@@ -3,11 +3,11 @@ import type { XzCheck } from '../xz/liblzma.ts';
 /** A compression job a pool worker can run: plain data, so it can be posted to a worker. */
 export type CodecJob =
   /** One block of a multi-block .xz stream (core/xz/xz-encode.ts encodeXzBlock). */
-  | { codec: 'xz-block'; preset: number; extreme: boolean; check: XzCheck; blockSize: number }
+  | { codec: 'xz-block'; preset: number; extreme?: boolean; check: XzCheck; blockSize: number }
   /** A whole .xz stream with no sizes in its block header, as `xz -T1` writes it. */
-  | { codec: 'xz-stream'; preset: number; extreme: boolean; check: XzCheck }
+  | { codec: 'xz-stream'; preset: number; extreme?: boolean; check: XzCheck }
   /** A whole .xz stream with both sizes in its block header, as mksquashfs writes it (xzEncodeBuffer). */
-  | { codec: 'xz'; preset: number; extreme: boolean; check: XzCheck; dictSize?: number; bcj: 'x86' | null }
+  | { codec: 'xz'; preset: number; extreme?: boolean; check: XzCheck; dictSize?: number; bcj?: 'x86' | null }
   /** One zstd frame with the content size (zstdEncodeBuffer). */
   | { codec: 'zstd'; level: number }
   /** zlib (RFC 1950) as squashfs gzip blocks hold it. */

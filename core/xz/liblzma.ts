@@ -18,7 +18,7 @@ const CHUNK = 1 << 20;
 
 export interface EncoderOptions {
   preset: number;
-  extreme: boolean;
+  extreme?: boolean;
   check: XzCheck;
   dictSize?: number;
   bcj?: 'x86' | null;
