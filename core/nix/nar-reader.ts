@@ -62,6 +62,19 @@ class ChunkReader {
     }
   }
 
+  /** The next `n` bytes as a view, consumed, if the current chunk holds them; else undefined and nothing consumed. */
+  readNow(n: number): Uint8Array | undefined {
+    if (this.chunk.length - this.pos < n) return undefined;
+    const view = this.chunk.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return view;
+  }
+
+  /** Like readNow, without consuming. */
+  peekNow(n: number): Uint8Array | undefined {
+    return this.chunk.length - this.pos < n ? undefined : this.chunk.subarray(this.pos, this.pos + n);
+  }
+
   async read(n: number): Promise<Uint8Array> {
     if (this.chunk.length - this.pos >= n) {
       const view = this.chunk.subarray(this.pos, this.pos + n);
@@ -117,28 +130,48 @@ export async function* readNar(input: AsyncIterable<Uint8Array>): AsyncGenerator
     throw new NarError(path, r.offset, rule);
   };
 
-  const readLength = async (): Promise<number> => {
-    const b = await r.read(8);
+  const decodeLength = (b: Uint8Array): number => {
     const lo = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
     const hi = (b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24)) >>> 0;
     if (hi >= 0x200000) fail(`length field ${hi} * 2^32 + ${lo} is too large`);
     return hi * 0x100000000 + lo;
   };
+  const readLength = async (): Promise<number> => decodeLength(await r.read(8));
   const checkPadding = (bytes: Uint8Array, from: number): void => {
     for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) fail('non-zero padding after a string');
   };
-  /** A length-framed string of at most `max` bytes, as a binary string. */
-  const readString = async (max: number, what: string): Promise<BinaryString> => {
-    const len = await readLength();
+  const checkLength = (len: number, max: number, what: string): void => {
     if (len > max) fail(`${what} is ${len} bytes long, more than the limit of ${max}`);
+  };
+  const readStringAcrossChunks = async (max: number, what: string): Promise<BinaryString> => {
+    const len = await readLength();
+    checkLength(len, max, what);
     const bytes = await r.read(len + padding(len));
     checkPadding(bytes, len);
     return bytesToBinary(bytes.subarray(0, len));
   };
-  const token = (): Promise<string> => readString(MAX_TOKEN, 'a keyword');
-  const expect = async (want: string): Promise<void> => {
-    const got = await token();
+  /**
+   * A length-framed string of at most `max` bytes, as a binary string. Synchronous when the
+   * current chunk holds all of it (nearly always): a promise per token would dominate the time.
+   */
+  const readString = (max: number, what: string): BinaryString | Promise<BinaryString> => {
+    const head = r.peekNow(8);
+    if (head === undefined) return readStringAcrossChunks(max, what);
+    const len = decodeLength(head);
+    checkLength(len, max, what);
+    const framed = r.readNow(8 + len + padding(len));
+    if (framed === undefined) return readStringAcrossChunks(max, what);
+    checkPadding(framed, 8 + len);
+    return bytesToBinary(framed.subarray(8, 8 + len));
+  };
+  const token = (): BinaryString | Promise<BinaryString> => readString(MAX_TOKEN, 'a keyword');
+  const check = (got: string, want: string): void => {
     if (got !== want) fail(`expected ${JSON.stringify(want)}, found ${JSON.stringify(got)}`);
+  };
+  const expect = (want: string): void | Promise<void> => {
+    const got = token();
+    if (typeof got === 'string') return check(got, want);
+    return got.then((g) => check(g, want));
   };
 
   try {
