@@ -57,7 +57,10 @@ const chroot = (p: string) => join(store, p);
 nixOut('nix-store', ['--generate-binary-cache-key', 'test-key-1', join(dir, 'sec'), join(dir, 'pub')]);
 const secretText = readFileSync(join(dir, 'sec'), 'utf8').trim();
 const publicText = readFileSync(join(dir, 'pub'), 'utf8').trim();
+const added = nixOut('nix-store', ['--store', store, '--add', join(dir, 'bb')]).trim();
 nixOut('nix', ['copy', '--store', store, '--to', `file://${cache}?compression=none&secret-key=${join(dir, 'sec')}`, top, other]);
+const xzCache = join(dir, 'cache-xz');
+nixOut('nix', ['copy', '--store', store, '--to', `file://${xzCache}?compression=xz&secret-key=${join(dir, 'sec')}`, top, added]);
 
 const closure = [leaf, mid, top, other];
 const hashPart = (p: string) => p.slice('/nix/store/'.length, '/nix/store/'.length + 32);
@@ -83,6 +86,26 @@ test('narinfos written by nix copy parse to what nix-store --query says of each 
     assert.equal(info.fileSize, file.length);
     assert.equal(nix32Encode(info.fileHash!.digest), nix32Encode(createHash('sha256').update(file).digest()));
   }
+});
+
+test('narinfos of an xz cache and of a content-addressed path', () => {
+  for (const p of [top, added]) {
+    const text = readFileSync(join(xzCache, `${hashPart(p)}.narinfo`), 'utf8');
+    const info = parseNarInfo(text, { expectedStorePath: p });
+    assert.equal(info.compression, 'xz');
+    assert.match(info.url, /^nar\/[0-9a-z]{52}\.nar\.xz$/);
+    const file = readFileSync(join(xzCache, info.url));
+    assert.equal(info.fileSize, file.length);
+    assert.equal(nix32Encode(info.fileHash!.digest), nix32Encode(createHash('sha256').update(file).digest()));
+    const unpacked = execFileSync('xz', ['-dc'], { input: file, maxBuffer: 1 << 28 });
+    assert.equal(unpacked.length, info.narSize);
+    assert.equal(formatNixHash(info.narHash), q('--hash', p));
+    assert.deepEqual(verifyNarInfo(info, [parsePublicKey(publicText)]), { ok: true, keyName: 'test-key-1' });
+  }
+  const ca = parseNarInfo(readFileSync(join(xzCache, `${hashPart(added)}.narinfo`), 'utf8'));
+  assert.equal(ca.ca, `fixed:r:${q('--hash', added)}`);
+  assert.equal(ca.deriver, undefined);
+  assert.deepEqual(ca.references, []);
 });
 
 test('the NARs in the cache read and hash to the narinfo NarHash/NarSize, and hold the files in the store', async () => {
