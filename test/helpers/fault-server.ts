@@ -1,0 +1,215 @@
+// An HTTP binary cache on 127.0.0.1 that misbehaves on request: per path pattern and per attempt.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { formatNixHash } from '../../core/nix/hash.ts';
+import { parseNarInfo } from '../../core/nix/narinfo.ts';
+import { narInfoFingerprint, signFingerprint, type SecretKey } from '../../core/nix/signature.ts';
+// @ts-expect-error: plain .mjs script without type declarations
+import { fileFor, listen } from '../../scripts/serve.mjs';
+
+/** What to do to a request. Effects combine: latency, then a status or a body shaped by the rest. */
+export interface Fault {
+  /** Wait before answering. */
+  latencyMs?: number;
+  /** Send the body at about this rate. */
+  bytesPerSecond?: number;
+  /** Answer with this status and no body (e.g. 404, 429, 500, 503). */
+  status?: number;
+  /** With `status`: a Retry-After header (seconds, or an HTTP date). */
+  retryAfter?: string;
+  /** Send this many body bytes, then reset the connection (TCP RST). */
+  resetAfter?: number;
+  /** Send this many body bytes, then close cleanly; Content-Length says the full size or the truncated one. */
+  truncateAfter?: number;
+  contentLength?: 'full' | 'truncated';
+  /** Flip one byte in the middle of the body (same length, wrong hash). */
+  corrupt?: boolean;
+  /** For a .narinfo: replace NarHash by another hash; re-signed when a key is given, else unsigned. */
+  lieNarHash?: { secretKey?: SecretKey };
+  /** 302 to the same file under /mirror/ (which this server also serves). */
+  redirect?: boolean;
+}
+
+export interface FaultRule extends Fault {
+  /** A substring of the cache-relative path ("nar/", ".narinfo", a hash part) or a pattern. */
+  match: string | RegExp;
+  /** First attempt (1-based, counted per path) the rule applies to. Default 1. */
+  from?: number;
+  /** How many attempts from `from` on. Default: all. */
+  times?: number;
+}
+
+export interface SeenRequest {
+  /** Cache-relative path, e.g. "nar/….nar.xz" or "mirror/nar/…". */
+  path: string;
+  /** 1-based count of requests for this path so far. */
+  attempt: number;
+  range: string | undefined;
+  status: number;
+  /** Faults applied, by name. */
+  faults: string[];
+  /** Milliseconds since the server started. */
+  at: number;
+}
+
+export interface FaultServer {
+  /** Base URL of the cache, ending in "/". */
+  url: string;
+  requests: SeenRequest[];
+  /** Requests whose path contains `part`. */
+  requestsFor(part: string): SeenRequest[];
+  addRule(rule: FaultRule): void;
+  clearRules(): void;
+  close(): Promise<void>;
+}
+
+export interface FaultServerOptions {
+  /** Answer `Range: bytes=N-` with 206. Default true; false answers 200 with the whole file. */
+  ranges?: boolean;
+  rules?: FaultRule[];
+}
+
+const MIRROR = 'mirror/';
+
+function matches(rule: FaultRule, path: string, attempt: number): boolean {
+  const from = rule.from ?? 1;
+  if (attempt < from || attempt >= from + (rule.times ?? Infinity)) return false;
+  return typeof rule.match === 'string' ? path.includes(rule.match) : rule.match.test(path);
+}
+
+/** `bytes=N-` or `bytes=N-M` → [start, end) within `size`; null when unsatisfiable, undefined when absent or not understood. */
+function parseRange(header: string | undefined, size: number): [number, number] | null | undefined {
+  const m = header === undefined ? null : /^bytes=(\d+)-(\d*)$/.exec(header.trim());
+  if (m === null) return undefined;
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size : Math.min(size, Number(m[2]) + 1);
+  return start < size && start < end ? [start, end] : null;
+}
+
+function lieAboutNarHash(text: string, secretKey: SecretKey | undefined): string {
+  const info = parseNarInfo(text);
+  const liar = { ...info, narHash: { algo: 'sha256' as const, digest: new Uint8Array(createHash('sha256').update(text).digest()) } };
+  const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('Sig:'));
+  const out = lines.map((l) => (l.startsWith('NarHash:') ? `NarHash: ${formatNixHash(liar.narHash)}` : l));
+  if (secretKey) out.push(`Sig: ${signFingerprint(secretKey, narInfoFingerprint(liar))}`);
+  return out.map((l) => `${l}\n`).join('');
+}
+
+async function sendBody(res: ServerResponse, body: Uint8Array, fault: Fault): Promise<void> {
+  const stop = fault.resetAfter ?? fault.truncateAfter ?? body.length;
+  const limit = Math.min(stop, body.length);
+  res.flushHeaders();
+  const step = fault.bytesPerSecond ? Math.max(1, Math.floor(fault.bytesPerSecond / 20)) : 1 << 16;
+  for (let at = 0; at < limit && !res.destroyed; at += step) {
+    const piece = body.subarray(at, Math.min(at + step, limit));
+    // The write callback fires once the bytes are handed to the kernel.
+    await new Promise<void>((ok) => res.write(piece, () => ok()));
+    if (fault.bytesPerSecond) await sleep((piece.length / fault.bytesPerSecond) * 1000);
+  }
+  if (fault.resetAfter !== undefined) {
+    await sleep(20);
+    res.socket?.resetAndDestroy();
+  } else if (fault.truncateAfter !== undefined && fault.contentLength !== 'truncated') {
+    res.socket?.end();
+  } else {
+    res.end();
+  }
+}
+
+/** Serves binary cache `dir` on 127.0.0.1 (any free port), applying the faults of the matching rules. */
+export async function serveWithFaults(dir: string, opts: FaultServerOptions = {}): Promise<FaultServer> {
+  const root = resolve(dir);
+  const rules: FaultRule[] = [...(opts.rules ?? [])];
+  const requests: SeenRequest[] = [];
+  const attempts = new Map<string, number>();
+  const started = performance.now();
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+    const attempt = (attempts.get(path) ?? 0) + 1;
+    attempts.set(path, attempt);
+    const fault: Fault = Object.assign({}, ...rules.filter((r) => matches(r, path, attempt)));
+    const seen: SeenRequest = { path, attempt, range: req.headers.range, status: 200, faults: [], at: performance.now() - started };
+    requests.push(seen);
+    const answer = (status: number, headers: Record<string, string | number> = {}, body?: string) => {
+      seen.status = status;
+      res.writeHead(status, headers).end(body);
+    };
+    if (fault.latencyMs) {
+      seen.faults.push('latency');
+      await sleep(fault.latencyMs);
+    }
+    if (fault.status !== undefined) {
+      seen.faults.push(`status ${fault.status}`);
+      return answer(fault.status, fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
+    }
+    if (fault.redirect && !path.startsWith(MIRROR)) {
+      seen.faults.push('redirect');
+      return answer(302, { location: `/${MIRROR}${path}` });
+    }
+    const file: string | null = fileFor(root, '/' + (path.startsWith(MIRROR) ? path.slice(MIRROR.length) : path));
+    let body: Uint8Array;
+    try {
+      body = await readFile(file ?? '/nonexistent/');
+    } catch {
+      return answer(404, { 'content-type': 'text/plain' }, 'not found\n');
+    }
+    if (fault.lieNarHash && path.endsWith('.narinfo')) {
+      seen.faults.push('lie');
+      body = new TextEncoder().encode(lieAboutNarHash(new TextDecoder().decode(body), fault.lieNarHash.secretKey));
+    }
+    if (fault.corrupt) {
+      seen.faults.push('corrupt');
+      body = body.slice();
+      body[body.length >> 1]! ^= 0x55;
+    }
+    const size = body.length;
+    const range = opts.ranges === false ? undefined : parseRange(req.headers.range, size);
+    if (range === null) return answer(416, { 'content-range': `bytes */${size}` });
+    let status = 200;
+    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'accept-ranges': opts.ranges === false ? 'none' : 'bytes' };
+    if (range !== undefined) {
+      status = 206;
+      headers['content-range'] = `bytes ${range[0]}-${range[1] - 1}/${size}`;
+      body = body.subarray(range[0], range[1]);
+    }
+    if (fault.resetAfter !== undefined) seen.faults.push(`reset after ${fault.resetAfter}`);
+    if (fault.truncateAfter !== undefined) seen.faults.push(`truncate after ${fault.truncateAfter} (${fault.contentLength ?? 'full'} length)`);
+    if (fault.bytesPerSecond) seen.faults.push(`${fault.bytesPerSecond} B/s`);
+    const truncatedLength = fault.truncateAfter !== undefined && fault.contentLength === 'truncated';
+    headers['content-length'] = truncatedLength ? Math.min(fault.truncateAfter!, body.length) : body.length;
+    seen.status = status;
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD') res.end();
+    else await sendBody(res, body, fault);
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
+  const url: string = await listen(server, 0);
+  return {
+    url,
+    requests,
+    requestsFor: (part) => requests.filter((r) => r.path.includes(part)),
+    addRule: (rule) => void rules.push(rule),
+    clearRules: () => void rules.splice(0),
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+// As a process of its own (so a load test does not share the client's thread):
+//   node --import tsx test/helpers/fault-server.ts <cache dir> [latency ms]   → prints the URL
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const [dir, latency] = process.argv.slice(2);
+  const server = await serveWithFaults(dir!, { rules: latency ? [{ match: '', latencyMs: Number(latency) }] : [] });
+  process.stdout.write(`${server.url}\n`);
+}
