@@ -58,14 +58,29 @@ function configOf(json: unknown, baseUrl: string): BuildConfig {
   return config;
 }
 
-/** At most one message per stage every 100 ms crosses to the page, plus each stage's last. */
-function throttled(send: ProgressListener): ProgressListener {
+/**
+ * At most one message per stage every 100 ms crosses to the page, plus each stage's last; flush()
+ * sends what was held back (the final counts of stages whose total is unknown).
+ */
+function throttled(send: ProgressListener): { listener: ProgressListener; flush(): void } {
   const last = new Map<Stage, number>();
-  return (p: Progress) => {
-    const now = performance.now();
-    if (p.done < p.total && now - (last.get(p.stage) ?? -Infinity) < 100) return;
-    last.set(p.stage, now);
-    send(p);
+  const held = new Map<Stage, Progress>();
+  return {
+    listener(p) {
+      const now = performance.now();
+      const final = p.total > 0 && p.done >= p.total;
+      if (!final && now - (last.get(p.stage) ?? -Infinity) < 100) {
+        held.set(p.stage, p);
+        return;
+      }
+      held.delete(p.stage);
+      last.set(p.stage, now);
+      send(p);
+    },
+    flush() {
+      for (const p of held.values()) send(p);
+      held.clear();
+    },
   };
 }
 
@@ -89,7 +104,9 @@ export const buildWorkerApi = {
     const controller = start();
     try {
       const config = configOf(json, baseUrl);
-      const plan = await planFor(config, controller.signal, onProgress && throttled(onProgress));
+      const progress = onProgress && throttled(onProgress);
+      const plan = await planFor(config, controller.signal, progress?.listener);
+      progress?.flush();
       const cache = await narCache;
       const squashfs = new Set(plan.squashfsClosure);
       const paths = await Promise.all(
@@ -114,13 +131,14 @@ export const buildWorkerApi = {
     try {
       const config = configOf(json, baseUrl);
       const progress = onProgress && throttled(onProgress);
-      const plan = await planFor(config, controller.signal, progress);
+      const plan = await planFor(config, controller.signal, progress?.listener);
       const dir = await outputs;
       await removeOtherOutputs(dir);
       const platform = await createBrowserPlatform({ fetch: await fetchWithMemory, narCache: await narCache, files, threads: config.threads });
       try {
         const sink = await createOpfsSink(dir, config.fileName);
-        const summary = await buildImage(config, platform, sink, { signal: controller.signal, onProgress: progress, plan });
+        const summary = await buildImage(config, platform, sink, { signal: controller.signal, onProgress: progress?.listener, plan });
+        progress?.flush();
         return { ...summary, outputName: config.fileName, seconds: (performance.now() - started) / 1000 };
       } finally {
         await platform.dispose();
