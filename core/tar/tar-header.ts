@@ -17,7 +17,7 @@ export interface HeaderFields {
   linkname?: BinaryString;
 }
 
-/** Names and link targets of this many bytes or more get a ././@LongLink record (GNU tar keeps room for a NUL). */
+/** Names (with a directory's trailing slash) and link targets longer than this get a ././@LongLink record. */
 const NAME_FIELD = 100;
 const LONG_LINK_NAME = '././@LongLink';
 
@@ -86,14 +86,15 @@ function longLinkBlocks(value: BinaryString): number {
 /** Bytes of the header blocks (long-link records included) that `headerBytes` returns for these fields. */
 export function headerSize(f: HeaderFields): number {
   let blocks = 1;
-  if (f.linkname !== undefined && f.linkname.length >= NAME_FIELD) blocks += longLinkBlocks(f.linkname);
-  if (f.name.length >= NAME_FIELD) blocks += longLinkBlocks(f.name);
+  if (f.linkname !== undefined && f.linkname.length > NAME_FIELD) blocks += longLinkBlocks(f.linkname);
+  if (f.name.length > NAME_FIELD) blocks += longLinkBlocks(f.name);
   return blocks * BLOCK;
 }
 
 /**
  * The header blocks of one member: a 'K' record for a long link target, then an 'L' record
- * for a long name (GNU tar's order), then the member's header with both fields cut to 100 bytes.
+ * for a long name (GNU tar's order), then the member's header with both fields cut to 100 bytes
+ * (a name of exactly 100 bytes fills its field with no NUL and needs no record).
  */
 export function headerBytes(f: HeaderFields): Uint8Array {
   const out = new Uint8Array(headerSize(f));
@@ -104,8 +105,8 @@ export function headerBytes(f: HeaderFields): Uint8Array {
     putString(out, at + BLOCK, value, value.length);
     at += longLinkBlocks(value) * BLOCK;
   };
-  if (f.linkname !== undefined && f.linkname.length >= NAME_FIELD) longLink(f.linkname, 'K');
-  if (f.name.length >= NAME_FIELD) longLink(f.name, 'L');
+  if (f.linkname !== undefined && f.linkname.length > NAME_FIELD) longLink(f.linkname, 'K');
+  if (f.name.length > NAME_FIELD) longLink(f.name, 'L');
   putHeader(out, at, f);
   return out;
 }
