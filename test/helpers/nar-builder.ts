@@ -26,8 +26,8 @@ export function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /** The token sequence of a node, entries written in the order given (sort them for a valid NAR). */
-export function narNodeParts(node: NarNode): Uint8Array[] {
-  const parts = [narStr('('), narStr('type')];
+export function narNodeParts(node: NarNode, parts: Uint8Array[] = []): Uint8Array[] {
+  parts.push(narStr('('), narStr('type'));
   if (node.type === 'regular') {
     parts.push(narStr('regular'));
     if (node.executable) parts.push(narStr('executable'), narStr(''));
@@ -37,7 +37,9 @@ export function narNodeParts(node: NarNode): Uint8Array[] {
   } else {
     parts.push(narStr('directory'));
     for (const [name, child] of node.entries) {
-      parts.push(narStr('entry'), narStr('('), narStr('name'), narStr(name), narStr('node'), ...narNodeParts(child), narStr(')'));
+      parts.push(narStr('entry'), narStr('('), narStr('name'), narStr(name), narStr('node'));
+      narNodeParts(child, parts);
+      parts.push(narStr(')'));
     }
   }
   parts.push(narStr(')'));
@@ -45,7 +47,7 @@ export function narNodeParts(node: NarNode): Uint8Array[] {
 }
 
 export function writeNar(node: NarNode): Uint8Array {
-  return concat([narStr('nix-archive-1'), ...narNodeParts(node)]);
+  return concat(narNodeParts(node, [narStr('nix-archive-1')]));
 }
 
 /** Sorts every directory's entries by name bytes, as a valid NAR needs. */
