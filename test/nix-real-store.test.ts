@@ -149,6 +149,9 @@ test('signatures: untrusted, missing, wrong key under the trusted name, tampered
   ]) {
     assert.deepEqual(verifyNarInfo(tampered, [pub]), { ok: false, reason: 'bad signature by key test-key-1' });
   }
+  // References are a set to Nix: listed in another order they sign the same.
+  assert.equal(verifyNarInfo({ ...info, references: [...info.references].reverse() }, [pub]).ok, true);
+  assert.notDeepEqual([...info.references].reverse(), info.references);
   // A good signature anywhere in the list suffices, as in Nix.
   const extra = signFingerprint(parseSecretKey(`other-key:${Buffer.alloc(64, 7).toString('base64')}`), narInfoFingerprint(info));
   assert.equal(verifyNarInfo({ ...info, sigs: [extra, ...info.sigs] }, [pub]).ok, true);

@@ -50,9 +50,10 @@ export function signFingerprint(secret: SecretKey, fingerprint: string): string 
   return `${secret.name}:${base64Encode(sig)}`;
 }
 
-/** What a narinfo signature signs. */
+/** What a narinfo signature signs. Nix keeps references as a set, so they are signed sorted and without repeats. */
 export function narInfoFingerprint(info: Pick<NarInfo, 'storePath' | 'narHash' | 'narSize' | 'references'>): string {
-  return `1;${info.storePath};${formatNixHash(info.narHash)};${info.narSize};${info.references.join(',')}`;
+  const refs = [...new Set(info.references)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return `1;${info.storePath};${formatNixHash(info.narHash)};${info.narSize};${refs.join(',')}`;
 }
 
 export type VerifyResult = { ok: true; keyName: string } | { ok: false; reason: string };
