@@ -7,6 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { parseNarInfo, NarInfoError, type NarInfo } from '../core/nix/narinfo.ts';
 import { parseCacheInfo } from '../core/nix/cache-info.ts';
 import { CACHE_NIXOS_ORG_KEY, narInfoFingerprint, parsePublicKey, parseSecretKey, signFingerprint, verifyNarInfo } from '../core/nix/signature.ts';
@@ -251,6 +252,7 @@ test('malformed narinfos throw NarInfoError naming the store path and the field'
     ['URL absolute URL', replaceLine('URL', 'URL: https://evil.example/x.nar'), 'URL'],
     ['URL protocol-relative', replaceLine('URL', 'URL: //evil.example/x.nar'), 'URL'],
     ['URL with a backslash', replaceLine('URL', 'URL: nar\\..\\x'), 'URL'],
+    ['URL with only a query', replaceLine('URL', 'URL: ?x'), 'URL'],
     ['NarHash missing', replaceLine('NarHash', null), 'NarHash'],
     ['NarHash not sha256', replaceLine('NarHash', `NarHash: sha1:${'0'.repeat(32)}`), 'NarHash'],
     ['NarHash bad nix32', replaceLine('NarHash', `NarHash: sha256:${'e'.repeat(52)}`), 'NarHash'],
@@ -289,4 +291,34 @@ test('accepted narinfo variants: unknown keys, Compression default, no Reference
   assert.equal(twoSigs.sigs.length, 2);
   // The key listings in the cache dir are what the tests above read.
   assert.ok(readdirSync(cache).some((f) => f.endsWith('.narinfo')));
+});
+
+test('property: any URL parseNarInfo accepts resolves inside the cache; nothing but NarInfoError is thrown', () => {
+  const cacheRoot = 'https://cache.example/sub/dir/';
+  const urlArb = fc.string({ unit: fc.constantFrom('.', '/', '%', '2', 'e', 'E', 'f', 'F', '\\', ':', '?', '#', 'a', 'n', ' ', '@'), maxLength: 14 });
+  fc.assert(
+    fc.property(urlArb, (url) => {
+      let info: NarInfo;
+      try {
+        info = parseNarInfo(replaceLine('URL', `URL: ${url}`), { expectedStorePath: top });
+      } catch (e) {
+        assert.ok(e instanceof NarInfoError, String(e));
+        return;
+      }
+      const resolved = new URL(info.url, cacheRoot);
+      const root = new URL(cacheRoot);
+      assert.ok(resolved.origin === root.origin && resolved.pathname.startsWith(root.pathname) && resolved.pathname.length > root.pathname.length, `${url} resolves to ${resolved.href}`);
+    }),
+    { numRuns: 3000 },
+  );
+  fc.assert(
+    fc.property(fc.string({ maxLength: 300 }), fc.nat(), (junk, at) => {
+      const text = base.slice(0, at % base.length) + junk + base.slice(at % base.length);
+      try {
+        parseNarInfo(text, { expectedStorePath: top });
+      } catch (e) {
+        assert.ok(e instanceof NarInfoError, String(e));
+      }
+    }),
+  );
 });

@@ -49,6 +49,7 @@ function urlProblem(url: string): string | undefined {
   if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(url)) return 'it is an absolute URL';
   if (url.startsWith('/')) return 'it is an absolute path';
   const path = url.split(/[?#]/, 1)[0]!;
+  if (path === '') return 'it names no file, only a query or fragment';
   if (/%2f/i.test(path)) return 'it contains an encoded "/"';
   for (const segment of path.split('/')) {
     const decoded = segment.replace(/%2e/gi, '.');
