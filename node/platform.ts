@@ -12,6 +12,10 @@ import { openRandomAccess } from './fs-random-access.ts';
 import { nodeFromDisk } from './fs-tree.ts';
 import { narCacheDir } from './nar-cache-dir.ts';
 import { createNodeCodecPool } from './codec-pool.ts';
+import { useNodeCodecs } from './codec-wasm.ts';
+
+// NAR decompression runs liblzma/libzstd in this thread too.
+useNodeCodecs();
 
 // node:crypto hashes ~10x faster than the portable implementation.
 setSha256Factory(() => {

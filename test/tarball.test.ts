@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixtureCache, type Fixture } from './helpers/fixtures.ts';
 import { runCli, sh } from './helpers/cli.ts';
-import { nix } from './helpers/nix.ts';
+import { nix, NIX_ENV } from './helpers/nix.ts';
 
 let fx: Fixture;
 let tmp: string;
@@ -46,7 +46,7 @@ async function build(name: string, cfg: object, cacheDir = join(tmp, 'nar-cache'
 /**
  * The reference: the tree make-system-tarball.sh builds, made here with coreutils from the real
  * store Nix built, then GNU tar with nixpkgs' exact flags. The registration comes from real Nix
- * (`nix path-info --json`) through nixpkgs' closureInfo jq program.
+ * (`nix path-info --json`) through nixpkgs' closureInfo jq program, hashes turned back to nix32.
  */
 async function referenceTar(): Promise<string> {
   const dir = join(tmp, 'ref-tree');
@@ -63,7 +63,11 @@ async function referenceTar(): Promise<string> {
     nix path-info --store "$store" --json -r "$top" \\
       | jq '{closure: sort_by(.path)}' \\
       | jq -r '.closure | map([.path, .narHash, .narSize, "", (.references | length)] + (.references | sort)) | add | map("\\(.)\\n") | add' \\
-      | head -n -1 > nix-path-registration
+      | head -n -1 \\
+      | while IFS= read -r line; do
+          # path-info --json prints SRI hashes; exportReferencesGraph (closureInfo's input) prints sha256:<nix32>.
+          case "$line" in sha256-*) echo "sha256:$(nix hash to-base32 "$line")" ;; *) printf '%s\\n' "$line" ;; esac
+        done > nix-path-registration
     chmod 0444 nix-path-registration
     tar --sort=name --mtime='@1' --owner=0 --group=0 --numeric-owner -c * > "$out"
   `;
@@ -92,7 +96,7 @@ test('the extracted tarball loads into a real Nix store and verifies', async () 
   const closure = (await nix('nix-store', ['--store', root, '-qR', fx.paths.toplevel])).trim().split('\n').sort();
   assert.deepEqual(closure, [...fx.closure].sort());
   for (const p of closure) {
-    const dumped = await sh('bash', ['-c', 'nix-store --store "$1" --dump "$2" | wc -c', 'x', root, p], { env: { NIX_REMOTE: '' } });
+    const dumped = await sh('bash', ['-c', 'set -o pipefail; nix-store --dump "$1$2" | wc -c', 'x', root, p], { env: NIX_ENV });
     const expected = (await nix('nix-store', ['--store', fx.storeRoot, '-q', '--size', p])).trim();
     assert.equal(dumped.trim(), expected, `narSize of ${p}`);
   }
