@@ -195,12 +195,48 @@ test('many entries', async () => {
   assert.ok(archive.length > 1000 * 512);
 });
 
-test('another mtime, and an empty tree', async () => {
-  await assertSameAsGnuTar(build({ a: dir({ b: file('c') }), l: link('a') }), 1700000000);
+test('other mtimes (one past the octal range, in base-256), and an empty tree', async () => {
+  const tree = build({ a: dir({ b: file('c') }), l: link('a') });
+  await assertSameAsGnuTar(tree, 1700000000);
+  await assertSameAsGnuTar(tree, 2 ** 34);
   const empty = await ourTar(newDir());
   // GNU tar refuses to create an empty archive, so the reference is the format's end: a record of zeros
   assert.deepEqual(empty, Buffer.alloc(10240));
   assert.equal(tarSize(newDir()), 10240);
+});
+
+test('streams: small members are batched, a big file flows through without being held whole', async () => {
+  const root = newDir();
+  for (let i = 0; i < 500; i++) root.entries.set(`small-${String(i).padStart(3, '0')}`, { kind: 'file', mode: 0o444, data: { size: 10, async *stream() { yield new Uint8Array(10); } } });
+  let produced = 0;
+  const mib = 1 << 20;
+  root.entries.set('zz-big', {
+    kind: 'file',
+    mode: 0o444,
+    data: {
+      size: 64 * mib,
+      async *stream() {
+        for (let i = 0; i < 64; i++) {
+          produced++;
+          yield new Uint8Array(mib).fill(i);
+        }
+      },
+    },
+  });
+  let chunks = 0;
+  let largest = 0;
+  let sawBigDataEarly = false;
+  let total = 0;
+  for await (const chunk of tarStream(root)) {
+    chunks++;
+    largest = Math.max(largest, chunk.length);
+    total += chunk.length;
+    if (chunk.length === mib && produced < 64) sawBigDataEarly = true;
+  }
+  assert.equal(total, tarSize(root));
+  assert.ok(chunks < 100, `${chunks} chunks for 500 small files and 64 MiB`);
+  assert.ok(largest <= mib, `a chunk of ${largest} bytes`);
+  assert.ok(sawBigDataEarly, 'the big file was read ahead of the output');
 });
 
 function lyingSource(size: number, actual: number): DataSource {
