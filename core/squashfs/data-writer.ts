@@ -1,0 +1,119 @@
+import type { DataSource } from '../io/data-source.ts';
+import type { ImageFile } from '../image/tree.ts';
+import type { BlockPipeline, WrittenBlock } from './block-pipeline.ts';
+import { ContentHash, fileBlocks, isZeroBlock, sameBytes } from './file-blocks.ts';
+import { NO_FRAGMENT } from './format.ts';
+import { LeBuilder } from './le-builder.ts';
+
+/** Where a regular file's data lies in the image. */
+export interface FileLayout {
+  size: number;
+  /** One per full or last partial block; null for an all-zero block (a hole). */
+  blocks: (WrittenBlock | null)[];
+  /** Bytes in holes (the extended inode records them). */
+  holes: number;
+  fragment: number;
+  offset: number;
+}
+
+const EMPTY: FileLayout = { size: 0, blocks: [], holes: 0, fragment: NO_FRAGMENT, offset: 0 };
+
+/**
+ * Writes file data as mksquashfs does by default: files smaller than a block are packed into
+ * fragment blocks, larger ones are cut into blocks (the last one short, no tail fragment),
+ * all-zero blocks become holes, and a file with the same bytes as an earlier one shares its data.
+ */
+export class DataWriter {
+  private readonly layouts = new Map<ImageFile, FileLayout>();
+  private readonly byContent = new Map<string, { data: DataSource; layout: FileLayout }[]>();
+  private readonly fragments: WrittenBlock[] = [];
+  private fragment: Uint8Array;
+  private fragmentFill = 0;
+
+  constructor(
+    private readonly pipeline: BlockPipeline,
+    private readonly blockSize: number,
+  ) {
+    this.fragment = new Uint8Array(blockSize);
+  }
+
+  /** The layout of a file already added. */
+  layout(file: ImageFile): FileLayout {
+    const l = this.layouts.get(file);
+    if (l === undefined) throw new Error('squashfs writer: a file was not written before its inode');
+    return l;
+  }
+
+  async add(file: ImageFile, path: string): Promise<void> {
+    if (this.layouts.has(file)) return;
+    this.layouts.set(file, file.data.size === 0 ? EMPTY : await this.place(file.data, path));
+  }
+
+  private async place(data: DataSource, path: string): Promise<FileLayout> {
+    const small = data.size < this.blockSize;
+    const hash = new ContentHash();
+    // A small file is held whole (it goes to a fragment); a large one is read twice, never held.
+    let bytes: Uint8Array | undefined;
+    for await (const block of fileBlocks(data, this.blockSize, path)) {
+      hash.update(block);
+      if (small) bytes = block;
+    }
+    const key = `${data.size}:${hash.digest()}`;
+    const candidates = this.byContent.get(key) ?? [];
+    for (const c of candidates) if (await sameBytes(c.data, data, this.blockSize, path)) return c.layout;
+
+    const layout = small ? await this.addFragment(bytes!) : await this.addBlocks(data, path);
+    candidates.push({ data, layout });
+    this.byContent.set(key, candidates);
+    return layout;
+  }
+
+  private async addBlocks(data: DataSource, path: string): Promise<FileLayout> {
+    const blocks: (WrittenBlock | null)[] = [];
+    let holes = 0;
+    for await (const block of fileBlocks(data, this.blockSize, path)) {
+      const hole = isZeroBlock(block);
+      if (hole) holes += block.length;
+      blocks.push(hole ? null : await this.pipeline.submit(block));
+    }
+    return { size: data.size, blocks, holes, fragment: NO_FRAGMENT, offset: 0 };
+  }
+
+  private async addFragment(bytes: Uint8Array): Promise<FileLayout> {
+    if (this.fragmentFill + bytes.length > this.blockSize) await this.flushFragment();
+    const layout = { size: bytes.length, blocks: [], holes: 0, fragment: this.fragments.length, offset: this.fragmentFill };
+    this.fragment.set(bytes, this.fragmentFill);
+    this.fragmentFill += bytes.length;
+    return layout;
+  }
+
+  private async flushFragment(): Promise<void> {
+    const full = this.fragment.subarray(0, this.fragmentFill);
+    this.fragment = new Uint8Array(this.blockSize);
+    this.fragmentFill = 0;
+    this.fragments.push(await this.pipeline.submit(full));
+  }
+
+  /** Writes the last fragment block and waits until all data is in the sink. */
+  async finish(): Promise<void> {
+    if (this.fragmentFill > 0) await this.flushFragment();
+    await this.pipeline.drain();
+  }
+
+  get fragmentCount(): number {
+    return this.fragments.length;
+  }
+
+  /** The fragment table's entries: start, size word, unused. */
+  fragmentEntries(): Uint8Array {
+    const b = new LeBuilder();
+    for (const f of this.fragments) b.u64(f.start).u32(f.sizeWord).u32(0);
+    return b.contents();
+  }
+}
+
+/** The position squashfs stores as a file's start: that of its first stored block. */
+export function layoutStart(l: FileLayout): number {
+  for (const b of l.blocks) if (b !== null) return b.start;
+  return 0;
+}

@@ -1,0 +1,68 @@
+import type { BinaryString } from '../io/binary-string.ts';
+import { METADATA_SIZE } from './format.ts';
+import { LeBuilder } from './le-builder.ts';
+import type { MetadataRef } from './metadata-writer.ts';
+
+/** One child of a directory, its inode already written. */
+export interface ListedChild {
+  name: BinaryString;
+  /** Basic inode type (1 dir, 2 file, 3 symlink) even when the inode is extended. */
+  type: number;
+  ino: number;
+  inode: MetadataRef;
+}
+
+export interface Listing {
+  bytes: Uint8Array;
+  /** Headers that begin a new metadata block: the directory index (offset in the listing, first name). */
+  index: { at: number; name: BinaryString }[];
+}
+
+const HEADER_SIZE = 12;
+const ENTRY_SIZE = 8;
+const MAX_RUN = 256;
+
+interface Run {
+  at: number;
+  block: number;
+  baseIno: number;
+  children: ListedChild[];
+}
+
+/**
+ * A directory's entries as runs, each under a header naming the inode block and base inode number.
+ * A run ends after 256 entries, when the inode block changes, or when an inode number is out of
+ * the 16-bit delta's reach. With `indexed`, a run also ends where the listing (which starts at
+ * `startOffset` of a metadata block) crosses into the next block, and those headers form the index.
+ */
+export function encodeListing(children: readonly ListedChild[], startOffset: number, indexed: boolean): Listing {
+  const blockOf = (at: number) => Math.floor((startOffset + at) / METADATA_SIZE);
+  const runs: Run[] = [];
+  const index: Listing['index'] = [];
+  let length = 0;
+  let run: Run | undefined;
+  for (const c of children) {
+    const delta = run === undefined ? 0 : c.ino - run.baseIno;
+    const split =
+      run === undefined ||
+      run.children.length === MAX_RUN ||
+      c.inode.block !== run.block ||
+      delta < -32768 ||
+      delta > 32767 ||
+      (indexed && blockOf(length) !== blockOf(run.at));
+    if (split) {
+      if (indexed && run !== undefined && blockOf(length) !== blockOf(run.at)) index.push({ at: length, name: c.name });
+      run = { at: length, block: c.inode.block, baseIno: c.ino, children: [] };
+      runs.push(run);
+      length += HEADER_SIZE;
+    }
+    run!.children.push(c);
+    length += ENTRY_SIZE + c.name.length;
+  }
+  const b = new LeBuilder();
+  for (const r of runs) {
+    b.u32(r.children.length - 1).u32(r.block).u32(r.baseIno);
+    for (const c of r.children) b.u16(c.inode.offset).i16(c.ino - r.baseIno).u16(c.type).u16(c.name.length - 1).binary(c.name);
+  }
+  return { bytes: b.contents().slice(), index };
+}
