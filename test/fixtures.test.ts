@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { fixtureCache, type Fixture } from './helpers/fixtures.ts';
 import * as hostile from './helpers/hostile-cache.ts';
 import { nix, nixRun } from './helpers/nix.ts';
+import { ROOT, runCli, sh } from './helpers/cli.ts';
 import { nix32Encode } from '../core/nix/nix32.ts';
 
 let fx: Fixture;
@@ -258,3 +259,44 @@ for (const kind of hostile.HOSTILE_NAR_KINDS) {
     }
   });
 }
+
+const DEMO_CACHE = join(ROOT, 'public/demo-cache');
+
+interface DemoConfig {
+  substituters: string[];
+  trustedPublicKeys: string[];
+  storeContents: { object: string; symlink: string }[];
+}
+
+test('the embedded demo cache is small, signed by the key examples/demo.json trusts, and whole', async () => {
+  const demo = JSON.parse(await readFile(join(ROOT, 'examples/demo.json'), 'utf8')) as DemoConfig;
+  assert.deepEqual(demo.substituters, ['../public/demo-cache']);
+  const pub = (await readFile(join(DEMO_CACHE, 'nix-imager-demo-1.pub'), 'utf8')).trim();
+  assert.deepEqual(demo.trustedPublicKeys, [pub]);
+  const all = await files(DEMO_CACHE);
+  assert.ok([...all.values()].reduce((n, b) => n + b.length, 0) < 1 << 20, 'well under 1 MB');
+  assert.ok(![...all.keys()].some((f) => f.endsWith('.sec')), 'no secret key is published');
+  const top = demo.storeContents[0]!.object;
+  const r = await nixVerify(DEMO_CACHE, [top], pub, true);
+  assert.equal(r.code, 0, r.stderr);
+  const narinfos = [...all.keys()].filter((f) => f.endsWith('.narinfo'));
+  assert.equal(narinfos.length, 3, 'toplevel, hello, etc');
+  for (const f of narinfos) assert.match(all.get(f)!.toString(), /^Compression: xz$/m);
+});
+
+test('the CLI builds examples/demo.json (a relative substituter) into a tarball GNU tar reads', async () => {
+  const demo = JSON.parse(await readFile(join(ROOT, 'examples/demo.json'), 'utf8')) as DemoConfig;
+  const top = demo.storeContents[0]!.object;
+  const out = join(tmp, 'demo.tar');
+  const r = await runCli(['build', join(ROOT, 'examples/demo.json'), '--output', out, '--cache-dir', join(tmp, 'demo-nar-cache')], { cwd: tmp });
+  assert.equal(r.code, 0, r.stderr);
+  const listing = await sh('tar', ['-tvf', out]);
+  assert.match(listing, new RegExp(`run/current-system -> ${top}$`, 'm'));
+  const root = join(tmp, 'demo-root');
+  await sh('mkdir', ['-p', root]);
+  await sh('tar', ['-xf', out, '-C', root]);
+  assert.equal(await readFile(join(root, 'etc/nixos-version-demo'), 'utf8'), 'demo');
+  const hello = join(root, await readlink(join(root, top.slice(1), 'sw')), 'bin/hello');
+  assert.equal((await lstat(hello)).mode & 0o777, 0o555);
+  assert.equal(await sh('sh', [hello]), 'Hello from the nix-imager demo system!\n');
+});
