@@ -1,5 +1,4 @@
-import type { BinaryString } from '../io/binary-string.ts';
-import { binaryToText } from '../io/binary-string.ts';
+import { binaryToText, type BinaryString } from '../io/binary-string.ts';
 import { TarError } from './tar-error.ts';
 
 /** GNU tar's fixed sizes: 512-byte blocks, grouped in records of 20 blocks (the default -b 20). */
@@ -48,8 +47,11 @@ function putString(block: Uint8Array, at: number, s: BinaryString, max: number):
 function putNumber(block: Uint8Array, at: number, width: number, value: number, field: string): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new TarError(`${field} ${value} is not a non-negative integer`);
   if (value < 8 ** (width - 1)) {
-    const digits = value.toString(8).padStart(width - 1, '0');
-    for (let i = 0; i < width - 1; i++) block[at + i] = digits.charCodeAt(i);
+    let v = value;
+    for (let i = width - 2; i >= 0; i--) {
+      block[at + i] = 0x30 + (v % 8);
+      v = Math.floor(v / 8);
+    }
     block[at + width - 1] = 0;
     return;
   }
@@ -63,27 +65,28 @@ function putNumber(block: Uint8Array, at: number, width: number, value: number, 
 
 /** Writes one 512-byte header at `at` in `out` (which must be zeroed there). */
 function putHeader(out: Uint8Array, at: number, f: HeaderFields): void {
-  const block = out.subarray(at, at + BLOCK);
-  putString(block, 0, f.name, NAME_FIELD);
-  putNumber(block, MODE, 8, f.mode, 'mode');
-  putNumber(block, UID, 8, 0, 'uid');
-  putNumber(block, GID, 8, 0, 'gid');
-  putNumber(block, SIZE, 12, f.size, `size of ${JSON.stringify(binaryToText(f.name))}`);
-  putNumber(block, MTIME, 12, f.mtime, 'mtime');
-  block[TYPEFLAG] = f.type.charCodeAt(0);
-  if (f.linkname !== undefined) putString(block, LINKNAME, f.linkname, NAME_FIELD);
-  putString(block, MAGIC, 'ustar  ', 7);
-  let sum = 8 * 0x20; // the checksum field itself counts as spaces
-  for (let i = 0; i < BLOCK; i++) if (i < CHKSUM || i >= CHKSUM + 8) sum += block[i]!;
-  putNumber(block, CHKSUM, 7, sum, 'checksum');
-  block[CHKSUM + 7] = 0x20;
+  if (!Number.isSafeInteger(f.size) || f.size < 0) throw new TarError(`${JSON.stringify(binaryToText(f.name))}: size ${f.size} is not a byte count`);
+  putString(out, at, f.name, NAME_FIELD);
+  putNumber(out, at + MODE, 8, f.mode, 'mode');
+  putNumber(out, at + UID, 8, 0, 'uid');
+  putNumber(out, at + GID, 8, 0, 'gid');
+  putNumber(out, at + SIZE, 12, f.size, 'size');
+  putNumber(out, at + MTIME, 12, f.mtime, 'mtime');
+  out[at + TYPEFLAG] = f.type.charCodeAt(0);
+  if (f.linkname !== undefined) putString(out, at + LINKNAME, f.linkname, NAME_FIELD);
+  putString(out, at + MAGIC, 'ustar  ', 7);
+  // the checksum field, still zero here, counts as eight spaces
+  let sum = 8 * 0x20;
+  for (let i = at; i < at + BLOCK; i++) sum += out[i]!;
+  putNumber(out, at + CHKSUM, 7, sum, 'checksum');
+  out[at + CHKSUM + 7] = 0x20;
 }
 
 function longLinkBlocks(value: BinaryString): number {
   return 1 + Math.ceil((value.length + 1) / BLOCK);
 }
 
-/** Bytes of the header blocks (long-link records included) that `headerBytes` returns for these fields. */
+/** Bytes of the header blocks (long-link records included) that `putHeaders` writes for these fields. */
 export function headerSize(f: HeaderFields): number {
   let blocks = 1;
   if (f.linkname !== undefined && f.linkname.length > NAME_FIELD) blocks += longLinkBlocks(f.linkname);
@@ -92,21 +95,20 @@ export function headerSize(f: HeaderFields): number {
 }
 
 /**
- * The header blocks of one member: a 'K' record for a long link target, then an 'L' record
- * for a long name (GNU tar's order), then the member's header with both fields cut to 100 bytes
- * (a name of exactly 100 bytes fills its field with no NUL and needs no record).
+ * Writes the header blocks of one member at `at` in `out` (zeroed there, headerSize(f) bytes):
+ * a 'K' record for a long link target, then an 'L' record for a long name (GNU tar's order),
+ * then the member's header with both fields cut to 100 bytes (a name of exactly 100 bytes
+ * fills its field with no NUL and needs no record).
  */
-export function headerBytes(f: HeaderFields): Uint8Array {
-  const out = new Uint8Array(headerSize(f));
-  let at = 0;
-  const longLink = (value: BinaryString, type: 'K' | 'L') => {
-    // GNU tar's private header: mode 0644, owner 0/0, mtime 0, size counts the NUL.
-    putHeader(out, at, { name: LONG_LINK_NAME, mode: 0o644, size: value.length + 1, mtime: 0, type });
-    putString(out, at + BLOCK, value, value.length);
-    at += longLinkBlocks(value) * BLOCK;
-  };
-  if (f.linkname !== undefined && f.linkname.length > NAME_FIELD) longLink(f.linkname, 'K');
-  if (f.name.length > NAME_FIELD) longLink(f.name, 'L');
+export function putHeaders(out: Uint8Array, at: number, f: HeaderFields): void {
+  if (f.linkname !== undefined && f.linkname.length > NAME_FIELD) at = putLongLink(out, at, f.linkname, 'K');
+  if (f.name.length > NAME_FIELD) at = putLongLink(out, at, f.name, 'L');
   putHeader(out, at, f);
-  return out;
+}
+
+/** GNU tar's private header: mode 0644, owner 0/0, mtime 0, a size that counts the NUL; then the value. */
+function putLongLink(out: Uint8Array, at: number, value: BinaryString, type: 'K' | 'L'): number {
+  putHeader(out, at, { name: LONG_LINK_NAME, mode: 0o644, size: value.length + 1, mtime: 0, type });
+  putString(out, at + BLOCK, value, value.length);
+  return at + longLinkBlocks(value) * BLOCK;
 }

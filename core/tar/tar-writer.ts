@@ -2,7 +2,7 @@ import { walk, type ImageDir, type ImageNode } from '../image/tree.ts';
 import type { BinaryString } from '../io/binary-string.ts';
 import { binaryToText } from '../io/binary-string.ts';
 import { TarError } from './tar-error.ts';
-import { BLOCK, RECORD, headerBytes, headerSize, type HeaderFields } from './tar-header.ts';
+import { BLOCK, RECORD, headerSize, putHeaders, type HeaderFields } from './tar-header.ts';
 
 export interface TarOptions {
   /** Seconds since the epoch stamped on every member (tar --mtime=@N); default 1, as make-system-tarball.sh. */
@@ -31,15 +31,20 @@ function padding(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
 }
 
-/** Batches small pieces into fresh chunks (never reused after being yielded) and lets big ones through. */
+/**
+ * Batches small pieces into fresh chunks (never reused once taken) and lets big ones through.
+ * Plain methods, not generators: delegating to a generator from an async generator costs
+ * promise ticks per member even when nothing is ready.
+ */
 class Batcher {
   private chunk = new Uint8Array(CHUNK);
   private used = 0;
+  private ready: Uint8Array[] = [];
 
-  *put(bytes: Uint8Array): Generator<Uint8Array> {
+  put(bytes: Uint8Array): void {
     if (bytes.length >= PASS_THROUGH) {
-      yield* this.flush();
-      yield bytes;
+      this.flush();
+      this.ready.push(bytes);
       return;
     }
     let at = 0;
@@ -48,25 +53,55 @@ class Batcher {
       this.chunk.set(bytes.subarray(at, at + n), this.used);
       this.used += n;
       at += n;
-      if (this.used === CHUNK) yield* this.flush();
+      if (this.used === CHUNK) this.flush();
     }
   }
 
+  /**
+   * Room for `n` bytes, zeroed and contiguous: in the current chunk, or a new one when it lacks room.
+   * Fill it before the next take(): a chunk that the reservation filled is already queued.
+   */
+  reserve(n: number): { buffer: Uint8Array; at: number } {
+    if (n > CHUNK - this.used) {
+      this.flush();
+      if (n > CHUNK) this.chunk = new Uint8Array(n);
+    }
+    const at = this.used;
+    this.used += n;
+    if (this.used >= CHUNK) {
+      const buffer = this.chunk;
+      this.flush();
+      return { buffer, at };
+    }
+    return { buffer: this.chunk, at };
+  }
+
   /** Appends `n` zero bytes (the chunk is fresh, so they are already zero). */
-  *zeros(n: number): Generator<Uint8Array> {
+  zeros(n: number): void {
     while (n > 0) {
       const k = Math.min(n, CHUNK - this.used);
       this.used += k;
       n -= k;
-      if (this.used === CHUNK) yield* this.flush();
+      if (this.used === CHUNK) this.flush();
     }
   }
 
-  *flush(): Generator<Uint8Array> {
+  flush(): void {
     if (this.used === 0) return;
-    yield this.chunk.subarray(0, this.used);
+    this.ready.push(this.chunk.subarray(0, this.used));
     this.chunk = new Uint8Array(CHUNK);
     this.used = 0;
+  }
+
+  /** The chunks completed so far, handed over. */
+  take(): Uint8Array[] {
+    const ready = this.ready;
+    this.ready = [];
+    return ready;
+  }
+
+  get pending(): boolean {
+    return this.ready.length > 0;
   }
 }
 
@@ -86,25 +121,29 @@ export async function* tarStream(root: ImageDir, opts: TarOptions = {}): AsyncGe
   let total = 0;
   for (const { path, node } of walk(root)) {
     const fields = memberFields(path, node, mtime);
-    const header = headerBytes(fields);
-    total += header.length;
-    yield* out.put(header);
+    const size = headerSize(fields);
+    const { buffer, at } = out.reserve(size);
+    putHeaders(buffer, at, fields);
+    total += size;
     if (node.kind !== 'file') continue;
     const expected = node.data.size;
     let got = 0;
     for await (const chunk of node.data.stream()) {
       got += chunk.length;
       if (got > expected) break;
-      yield* out.put(chunk);
+      out.put(chunk);
+      if (out.pending) yield* out.take();
     }
     if (got !== expected) {
       throw new TarError(`file ${JSON.stringify(binaryToText(path))}: its data source yielded ${got > expected ? 'more than' : got} bytes, but its size is ${expected}`);
     }
     total += expected + padding(expected);
-    yield* out.zeros(padding(expected));
+    out.zeros(padding(expected));
+    if (out.pending) yield* out.take();
   }
-  yield* out.zeros(endPadding(total));
-  yield* out.flush();
+  out.zeros(endPadding(total));
+  out.flush();
+  yield* out.take();
 }
 
 /** End of archive: two zero blocks, then zeros up to the end of the record. */
