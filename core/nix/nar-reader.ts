@@ -29,16 +29,26 @@ export const MAX_TARGET_LENGTH = 4095;
 /** Directory nesting limit: keeps a hostile NAR from building quadratically long paths. */
 export const MAX_DEPTH = 1024;
 
+/**
+ * Bytes every node header and directory step fits in (tokens, a name of ≤ 255 bytes, a target
+ * of ≤ 4095): the parser makes this much contiguous, then reads tokens synchronously.
+ * An await per token would cost more than the parsing itself.
+ */
+const WINDOW = 8192;
+
 const EMPTY = new Uint8Array(0);
 
 class Truncated extends Error {}
 
-/** Pulls bytes from the chunk stream; reads that fit one chunk return views, not copies. */
+/** Pulls bytes from the chunk stream. Reads inside the current chunk return views, not copies. */
 class ChunkReader {
   private chunk: Uint8Array = EMPTY;
   private pos = 0;
   /** Stream offset of `chunk[0]`. */
   private chunkStart = 0;
+  /** Tails of chunks split by `fill`, read before the source. */
+  private readonly pending: Uint8Array[] = [];
+  private ended = false;
   private readonly source: AsyncIterator<Uint8Array>;
 
   constructor(input: AsyncIterable<Uint8Array>) {
@@ -49,62 +59,70 @@ class ChunkReader {
     return this.chunkStart + this.pos;
   }
 
-  /** False at the end of input. */
-  private async pull(): Promise<boolean> {
-    for (;;) {
+  private get available(): number {
+    return this.chunk.length - this.pos;
+  }
+
+  /** The next non-empty chunk, or undefined at the end of input. */
+  private async next(): Promise<Uint8Array | undefined> {
+    const queued = this.pending.shift();
+    if (queued !== undefined) return queued;
+    while (!this.ended) {
       const r = await this.source.next();
-      if (r.done) return false;
-      if (r.value.length === 0) continue;
-      this.chunkStart += this.chunk.length;
-      this.chunk = r.value;
+      if (r.done) this.ended = true;
+      else if (r.value.length > 0) return r.value;
+    }
+    return undefined;
+  }
+
+  /** True when `n` bytes are contiguous in the current chunk. */
+  has(n: number): boolean {
+    return this.available >= n;
+  }
+
+  /** Makes `n` bytes contiguous (fewer only at the end of input), copying at most `n` bytes. */
+  async fill(n: number): Promise<void> {
+    while (this.available < n) {
+      const c = await this.next();
+      if (c === undefined) return;
+      const take = Math.min(c.length, n - this.available);
+      const merged = new Uint8Array(this.available + take);
+      merged.set(this.chunk.subarray(this.pos));
+      merged.set(c.subarray(0, take), this.available);
+      if (take < c.length) this.pending.unshift(c.subarray(take));
+      this.chunkStart += this.pos;
+      this.chunk = merged;
       this.pos = 0;
-      return true;
     }
   }
 
-  /** The next `n` bytes as a view, consumed, if the current chunk holds them; else undefined and nothing consumed. */
-  readNow(n: number): Uint8Array | undefined {
-    if (this.chunk.length - this.pos < n) return undefined;
+  /** The next `n` bytes as a view of the current chunk; Truncated if it holds fewer (call `fill` first). */
+  read(n: number): Uint8Array {
+    if (this.available < n) throw new Truncated();
     const view = this.chunk.subarray(this.pos, this.pos + n);
     this.pos += n;
     return view;
   }
 
-  /** Like readNow, without consuming. */
-  peekNow(n: number): Uint8Array | undefined {
-    return this.chunk.length - this.pos < n ? undefined : this.chunk.subarray(this.pos, this.pos + n);
-  }
-
-  async read(n: number): Promise<Uint8Array> {
-    if (this.chunk.length - this.pos >= n) {
-      const view = this.chunk.subarray(this.pos, this.pos + n);
-      this.pos += n;
-      return view;
-    }
-    const out = new Uint8Array(n);
-    let got = 0;
-    while (got < n) {
-      if (this.pos === this.chunk.length && !(await this.pull())) throw new Truncated();
-      const take = Math.min(n - got, this.chunk.length - this.pos);
-      out.set(this.chunk.subarray(this.pos, this.pos + take), got);
-      this.pos += take;
-      got += take;
-    }
-    return out;
-  }
-
+  /** Skips `n` bytes of any size without copying. */
   async skip(n: number): Promise<void> {
     let left = n;
-    while (left > 0) {
-      if (this.pos === this.chunk.length && !(await this.pull())) throw new Truncated();
-      const take = Math.min(left, this.chunk.length - this.pos);
-      this.pos += take;
-      left -= take;
+    while (left > this.available) {
+      left -= this.available;
+      this.chunkStart += this.chunk.length;
+      this.chunk = (await this.next()) ?? EMPTY;
+      this.pos = 0;
+      if (this.chunk === EMPTY) throw new Truncated();
     }
+    this.pos += left;
   }
 
   async atEnd(): Promise<boolean> {
-    return this.pos === this.chunk.length && !(await this.pull());
+    if (this.available > 0) return false;
+    const c = await this.next();
+    if (c === undefined) return true;
+    this.pending.unshift(c);
+    return false;
   }
 
   async close(): Promise<void> {
@@ -129,81 +147,64 @@ export async function* readNar(input: AsyncIterable<Uint8Array>): AsyncGenerator
   const fail = (rule: string): never => {
     throw new NarError(path, r.offset, rule);
   };
-
-  const decodeLength = (b: Uint8Array): number => {
+  // Everything below reads synchronously from a window made contiguous by `r.fill(WINDOW)`.
+  const readLength = (): number => {
+    const b = r.read(8);
     const lo = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
     const hi = (b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24)) >>> 0;
     if (hi >= 0x200000) fail(`length field ${hi} * 2^32 + ${lo} is too large`);
     return hi * 0x100000000 + lo;
   };
-  const readLength = async (): Promise<number> => decodeLength(await r.read(8));
   const checkPadding = (bytes: Uint8Array, from: number): void => {
     for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) fail('non-zero padding after a string');
   };
-  const checkLength = (len: number, max: number, what: string): void => {
+  /** A length-framed string of at most `max` bytes, as a binary string. */
+  const readString = (max: number, what: string): BinaryString => {
+    const len = readLength();
     if (len > max) fail(`${what} is ${len} bytes long, more than the limit of ${max}`);
+    const framed = r.read(len + padding(len));
+    checkPadding(framed, len);
+    return bytesToBinary(framed.subarray(0, len));
   };
-  const readStringAcrossChunks = async (max: number, what: string): Promise<BinaryString> => {
-    const len = await readLength();
-    checkLength(len, max, what);
-    const bytes = await r.read(len + padding(len));
-    checkPadding(bytes, len);
-    return bytesToBinary(bytes.subarray(0, len));
-  };
-  /**
-   * A length-framed string of at most `max` bytes, as a binary string. Synchronous when the
-   * current chunk holds all of it (nearly always): a promise per token would dominate the time.
-   */
-  const readString = (max: number, what: string): BinaryString | Promise<BinaryString> => {
-    const head = r.peekNow(8);
-    if (head === undefined) return readStringAcrossChunks(max, what);
-    const len = decodeLength(head);
-    checkLength(len, max, what);
-    const framed = r.readNow(8 + len + padding(len));
-    if (framed === undefined) return readStringAcrossChunks(max, what);
-    checkPadding(framed, 8 + len);
-    return bytesToBinary(framed.subarray(8, 8 + len));
-  };
-  const token = (): BinaryString | Promise<BinaryString> => readString(MAX_TOKEN, 'a keyword');
-  const check = (got: string, want: string): void => {
-    if (got !== want) fail(`expected ${JSON.stringify(want)}, found ${JSON.stringify(got)}`);
-  };
-  const expect = (want: string): void | Promise<void> => {
+  const token = (): BinaryString => readString(MAX_TOKEN, 'a keyword');
+  const expect = (want: string): void => {
     const got = token();
-    if (typeof got === 'string') return check(got, want);
-    return got.then((g) => check(g, want));
+    if (got !== want) fail(`expected ${JSON.stringify(want)}, found ${JSON.stringify(got)}`);
   };
 
   try {
-    const magic = await readString(MAX_TOKEN, 'the magic');
+    await r.fill(WINDOW);
+    const magic = readString(MAX_TOKEN, 'the magic');
     if (magic !== MAGIC) fail(`not a NAR: the magic is ${JSON.stringify(magic)}, not "${MAGIC}"`);
     const stack: Frame[] = [];
     for (;;) {
-      await expect('(');
-      await expect('type');
-      const type = await token();
+      if (!r.has(WINDOW)) await r.fill(WINDOW);
+      expect('(');
+      expect('type');
+      const type = token();
       let finished = true;
       if (type === 'regular') {
-        let field = await token();
+        let field = token();
         const executable = field === 'executable';
         if (executable) {
-          if ((await readLength()) !== 0) fail('the executable marker has a non-empty value');
-          field = await token();
+          if (readLength() !== 0) fail('the executable marker has a non-empty value');
+          field = token();
         }
         if (field !== 'contents') fail(`expected "contents" in a regular file, found ${JSON.stringify(field)}`);
-        const size = await readLength();
+        const size = readLength();
         const offset = r.offset;
         yield { type: 'regular', path, executable, size, offset };
         await r.skip(size);
-        checkPadding(await r.read(padding(size)), 0);
-        await expect(')');
+        if (!r.has(WINDOW)) await r.fill(WINDOW);
+        checkPadding(r.read(padding(size)), 0);
+        expect(')');
       } else if (type === 'symlink') {
-        await expect('target');
-        const target = await readString(MAX_TARGET_LENGTH, 'the symlink target');
+        expect('target');
+        const target = readString(MAX_TARGET_LENGTH, 'the symlink target');
         if (target === '') fail('the symlink target is empty');
         if (target.includes('\0')) fail('the symlink target contains a NUL byte');
         yield { type: 'symlink', path, target };
-        await expect(')');
+        expect(')');
       } else if (type === 'directory') {
         if (stack.length >= MAX_DEPTH) fail(`directories nest deeper than ${MAX_DEPTH} levels`);
         yield { type: 'directory', path };
@@ -215,25 +216,24 @@ export async function* readNar(input: AsyncIterable<Uint8Array>): AsyncGenerator
 
       // Close what this node finished, up to the next entry to read (or the end).
       for (;;) {
-        if (finished) {
-          if (stack.length === 0) {
-            if (!(await r.atEnd())) fail('bytes follow the end of the archive');
-            return;
-          }
-          await expect(')');
+        if (finished && stack.length === 0) {
+          if (!(await r.atEnd())) fail('bytes follow the end of the archive');
+          return;
         }
+        if (!r.has(WINDOW)) await r.fill(WINDOW);
+        if (finished) expect(')');
         const frame = stack[stack.length - 1]!;
         path = frame.path;
-        const field = await token();
+        const field = token();
         if (field === ')') {
           stack.pop();
           finished = true;
           continue;
         }
         if (field !== 'entry') fail(`expected "entry" or ")" in a directory, found ${JSON.stringify(field)}`);
-        await expect('(');
-        await expect('name');
-        const name = await readString(MAX_NAME_LENGTH, 'a file name');
+        expect('(');
+        expect('name');
+        const name = readString(MAX_NAME_LENGTH, 'a file name');
         if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
           fail(`invalid file name ${JSON.stringify(binaryToText(name))}`);
         }
@@ -241,7 +241,7 @@ export async function* readNar(input: AsyncIterable<Uint8Array>): AsyncGenerator
           fail(`directory entries are not strictly sorted: ${JSON.stringify(binaryToText(name))} follows ${JSON.stringify(binaryToText(frame.prevName))}`);
         }
         frame.prevName = name;
-        await expect('node');
+        expect('node');
         path = frame.path === '' ? name : `${frame.path}/${name}`;
         break;
       }
