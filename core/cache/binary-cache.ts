@@ -43,10 +43,37 @@ export class BinaryCache {
   async narBody(info: NarInfo, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const url = `${this.url}/${info.url}`;
     const res = await getWithRetry(this.fetch, url, { ...this.retry, signal });
-    if (res.status === 404 || res.body === null) {
-      await res.body?.cancel().catch(() => {});
-      throw new HttpError(`${info.storePath}: the cache lists it but has no NAR at ${url} (HTTP ${res.status})`, url, res.status);
-    }
-    return res.body;
+    return bodyOf(info, url, res);
   }
+
+  /**
+   * The rest of the NAR's body from byte `offset` on (`Range: bytes=offset-`), to resume a broken
+   * download; null when the server did not answer 206 with exactly that range of a file of
+   * FileSize bytes (then only a download from the start is sound).
+   */
+  async narBodyFrom(info: NarInfo, offset: number, signal?: AbortSignal): Promise<ReadableStream<Uint8Array> | null> {
+    const url = `${this.url}/${info.url}`;
+    let res: Response;
+    try {
+      res = await getWithRetry(this.fetch, url, { ...this.retry, signal, headers: { ...this.retry.headers, range: `bytes=${offset}-` } });
+    } catch (e) {
+      if (e instanceof HttpError && e.status === 416) return null;
+      throw e;
+    }
+    const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+    const total = range?.[3] === '*' ? undefined : Number(range?.[3]);
+    if (res.status !== 206 || range === null || Number(range[1]) !== offset || (info.fileSize !== undefined && total !== info.fileSize)) {
+      await res.body?.cancel().catch(() => {});
+      return null;
+    }
+    return bodyOf(info, url, res);
+  }
+}
+
+async function bodyOf(info: NarInfo, url: string, res: Response): Promise<ReadableStream<Uint8Array>> {
+  if (res.status === 404 || res.body === null) {
+    await res.body?.cancel().catch(() => {});
+    throw new HttpError(`${info.storePath}: the cache lists it but has no NAR at ${url} (HTTP ${res.status})`, url, res.status);
+  }
+  return res.body;
 }

@@ -61,7 +61,7 @@ async function verifyNar(storePath: string, nar: AsyncIterable<Uint8Array>, expe
   try {
     for await (const entry of readNar(hashed)) entries.push(entry);
   } catch (e) {
-    if (isAbort(e)) throw e;
+    if (isAbort(e) || e instanceof NarVerificationError || e instanceof TransportError) throw e;
     throw new NarVerificationError(storePath, `bad NAR: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (size !== expected.narSize) throw new NarVerificationError(storePath, `NarSize mismatch: the narinfo says ${expected.narSize} bytes, the NAR has ${size}`);
@@ -126,7 +126,7 @@ async function downloadInto(resolved: ResolvedPath, writer: NarCacheWriter, opts
   const fileHash = createSha256();
   let fileSize = 0;
   let unpacked = 0;
-  const compressed = tap(transport(readableChunks(body)), (chunk) => {
+  const compressed = tap(resumableBody(resolved, body, opts.signal), (chunk) => {
     fileHash.update(chunk);
     fileSize += chunk.length;
     opts.onBytes?.(chunk.length, 0);
@@ -155,12 +155,38 @@ class TransportError extends Error {
   override name = 'TransportError';
 }
 
-async function* transport(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  try {
-    yield* input;
-  } catch (e) {
-    if (isAbort(e)) throw e;
-    throw new TransportError(e instanceof Error ? e.message : String(e));
+/** Range requests per download after the connection broke mid-body. */
+const MAX_RESUMES = 5;
+
+/**
+ * The (compressed) NAR download. When the body breaks off or ends short of FileSize, the rest is
+ * asked for with `Range: bytes=N-` and joined on, so the hashes taken downstream cover the whole
+ * file; a server that does not resume exactly there makes this a TransportError (start over).
+ */
+async function* resumableBody(resolved: ResolvedPath, first: ReadableStream<Uint8Array>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+  const { info, cache } = resolved;
+  let body = first;
+  let received = 0;
+  for (let resumes = 0; ; resumes++) {
+    let broken: string;
+    try {
+      for await (const chunk of readableChunks(body)) {
+        received += chunk.length;
+        yield chunk;
+      }
+      if (info.fileSize === undefined || received >= info.fileSize) return;
+      broken = `the body ended after ${received} of ${info.fileSize} bytes`;
+    } catch (e) {
+      if (isAbort(e) || signal?.aborted) throw e;
+      broken = e instanceof Error ? e.message : String(e);
+    }
+    if (received === 0 || resumes >= MAX_RESUMES) throw new TransportError(broken);
+    const rest = await cache.narBodyFrom(info, received, signal).catch((e: unknown) => {
+      if (isAbort(e)) throw e;
+      throw new TransportError(`${broken}; resuming at byte ${received} failed: ${e instanceof Error ? e.message : String(e)}`);
+    });
+    if (rest === null) throw new TransportError(`${broken}; the server did not resume the download at byte ${received}`);
+    body = rest;
   }
 }
 
