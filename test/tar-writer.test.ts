@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { tarStream, tarSize } from '../core/tar/tar-writer.ts';
 import { TarError } from '../core/tar/tar-error.ts';
+import { AHEAD_FILES, SMALL_FILE } from '../core/tar/read-ahead.ts';
 import { newDir, type ImageDir } from '../core/image/tree.ts';
 import { textToBinary, type BinaryString } from '../core/io/binary-string.ts';
-import type { DataSource } from '../core/io/data-source.ts';
+import { bytesSource, type DataSource } from '../core/io/data-source.ts';
 import { treeFromDisk } from '../node/fs-tree.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nix-imager-tar-'));
@@ -249,11 +250,57 @@ function lyingSource(size: number, actual: number): DataSource {
 }
 
 test('a data source yielding more or fewer bytes than its size makes the writer throw', async () => {
-  for (const [size, actual] of [[100, 99], [100, 101], [0, 1], [512, 0]] as const) {
+  for (const [size, actual] of [[100, 99], [100, 101], [0, 1], [512, 0], [SMALL_FILE + 1, SMALL_FILE], [SMALL_FILE + 1, SMALL_FILE + 2]] as const) {
     const root = newDir();
     root.entries.set('f', { kind: 'file', mode: 0o644, data: lyingSource(size, actual) });
     await assert.rejects(ourTar(root), (e: unknown) => e instanceof TarError && /file "f"/.test(e.message) && e.message.includes(String(size)));
   }
+});
+
+test('a read error in a file read ahead reaches the consumer; stopping early leaves nothing unhandled', async () => {
+  const failing: DataSource = {
+    size: 10,
+    async *stream() {
+      await new Promise((r) => setTimeout(r, 5));
+      throw new Error('disk on fire');
+    },
+  };
+  const root = newDir();
+  // big enough to be yielded on its own, small enough to be read ahead together with "b"
+  root.entries.set('a', { kind: 'file', mode: 0o644, data: bytesSource(new Uint8Array(100_000)) });
+  root.entries.set('b', { kind: 'file', mode: 0o644, data: failing });
+  await assert.rejects(ourTar(root), /disk on fire/);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const head = await ourTar(root, undefined, 1); // stops after the first chunk, while "b" is still being read
+    assert.ok(head.length < 200_000);
+    await new Promise((r) => setTimeout(r, 30));
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  assert.deepEqual(unhandled, []);
+});
+
+test('small files are read ahead, several at once but never more than the window', async () => {
+  let open = 0;
+  let most = 0;
+  const slow: DataSource = {
+    size: 1000,
+    async *stream() {
+      open++;
+      most = Math.max(most, open);
+      await new Promise((r) => setTimeout(r, 1));
+      yield new Uint8Array(1000);
+      open--;
+    },
+  };
+  const root = newDir();
+  for (let i = 0; i < 200; i++) root.entries.set(`f${String(i).padStart(3, '0')}`, { kind: 'file', mode: 0o644, data: slow });
+  const archive = await ourTar(root);
+  assert.equal(archive.length, tarSize(root));
+  assert.ok(most > 4 && most <= AHEAD_FILES, `${most} files were being read at once`);
 });
 
 test('a file of 8.1 GiB gets a base-256 size field, as GNU tar writes it', async () => {

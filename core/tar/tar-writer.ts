@@ -1,6 +1,7 @@
 import { walk, type ImageDir, type ImageNode } from '../image/tree.ts';
 import type { BinaryString } from '../io/binary-string.ts';
 import { binaryToText } from '../io/binary-string.ts';
+import { readAhead } from './read-ahead.ts';
 import { TarError } from './tar-error.ts';
 import { BLOCK, RECORD, headerSize, putHeaders, type HeaderFields } from './tar-header.ts';
 
@@ -119,7 +120,7 @@ export async function* tarStream(root: ImageDir, opts: TarOptions = {}): AsyncGe
   checkMtime(mtime);
   const out = new Batcher();
   let total = 0;
-  for (const { path, node } of walk(root)) {
+  for (const { path, node, data } of readAhead(walk(root))) {
     const fields = memberFields(path, node, mtime);
     const size = headerSize(fields);
     const { buffer, at } = out.reserve(size);
@@ -128,7 +129,7 @@ export async function* tarStream(root: ImageDir, opts: TarOptions = {}): AsyncGe
     if (node.kind !== 'file') continue;
     const expected = node.data.size;
     let got = 0;
-    for await (const chunk of node.data.stream()) {
+    for await (const chunk of data ? await data : node.data.stream()) {
       got += chunk.length;
       if (got > expected) break;
       out.put(chunk);
