@@ -257,6 +257,15 @@ test('a data source yielding more or fewer bytes than its size makes the writer 
   }
 });
 
+test('what tar cannot hold is refused in words: a negative or fractional mtime, a name char past 0xff', async () => {
+  const root = newDir();
+  root.entries.set('f', { kind: 'file', mode: 0o644, data: bytesSource(new Uint8Array(1)) });
+  await assert.rejects(ourTar(root, -1), (e: unknown) => e instanceof TarError && /mtime -1/.test(e.message));
+  await assert.rejects(ourTar(root, 1.5), (e: unknown) => e instanceof TarError && /mtime 1.5/.test(e.message));
+  root.entries.set('caf\u00e9\u2603', { kind: 'symlink', target: 'x' });
+  await assert.rejects(ourTar(root), (e: unknown) => e instanceof TarError && /not a binary string/.test(e.message));
+});
+
 test('a read error in a file read ahead reaches the consumer; stopping early leaves nothing unhandled', async () => {
   const failing: DataSource = {
     size: 10,

@@ -35,7 +35,7 @@ function putString(block: Uint8Array, at: number, s: BinaryString, max: number):
   const n = Math.min(s.length, max);
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c > 0xff) throw new TarError(`name ${JSON.stringify(s)} is not a binary string (char ${c} at ${i})`);
+    if (c > 0xff) throw new TarError(`${JSON.stringify(s)} is not a binary string (char ${c} at ${i}), so it has no bytes to write`);
     block[at + i] = c;
   }
 }
