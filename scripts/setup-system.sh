@@ -3,7 +3,7 @@
 # Idempotent: does nothing when every package is already installed.
 set -eu
 PACKAGES="nix-bin xorriso libarchive-tools genisoimage squashfs-tools squashfs-tools-ng isolinux syslinux-common
-  syslinux-utils mtools dosfstools qemu-system-x86 busybox-static chromium xz-utils zstd gzip tar cpio jq
+  syslinux-utils mtools dosfstools qemu-system-x86 busybox-static chromium xz-utils zstd gzip tar cpio jq kmod
   clang lld wasi-libc libclang-rt-14-dev-wasm32"
 missing=""
 for p in $PACKAGES; do

@@ -212,7 +212,10 @@ export function layoutIso(root: ImageDir, opts: ResolvedIsoOptions, catalogData:
     cursor += 2 * tableSectors;
   }
   layout.zeroLba = cursor++;
-  if (catalogFile) layout.catalog = { lba: cursor++, file: catalogFile };
+  if (catalogFile) {
+    layout.catalog = { lba: cursor, file: catalogFile };
+    layout.fileLba.set(catalogFile, cursor++);
+  }
 
   const place = (file: ImageFile, path: BinaryString, bootInfo = false): PlacedFile | undefined => {
     if (layout.fileLba.has(file) || file.data.size === 0) return undefined;

@@ -1,0 +1,132 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Kernels and initramfs images built once and kept between runs. */
+const CACHE = resolve('test-artifacts/boot');
+
+function sh(cmd: string, args: string[], cwd?: string): string {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+}
+
+export interface Kernel {
+  vmlinuz: string;
+  /** lib/modules/<version> of the unpacked package. */
+  modules: string;
+}
+
+/** Debian's newest generic amd64 6.1 kernel from the apt cache, unpacked under test-artifacts/boot. */
+export function debianKernel(): Kernel {
+  const dir = join(CACHE, 'kernel');
+  if (!existsSync(join(dir, 'done'))) {
+    const pkg = sh('apt-cache', ['pkgnames', 'linux-image-6.1.0-'])
+      .split('\n')
+      .filter((p) => /^linux-image-6\.1\.0-\d+-amd64$/.test(p))
+      .sort((a, b) => Number(a.split('-')[3]) - Number(b.split('-')[3]))
+      .pop();
+    if (!pkg) throw new Error('no linux-image-6.1.0-*-amd64 in the apt cache (run apt-get update)');
+    const work = mkdtempSync(join(tmpdir(), 'kernel-'));
+    try {
+      sh('apt-get', ['download', pkg], work);
+      const deb = readdirSync(work).find((f) => f.endsWith('.deb'))!;
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      sh('dpkg', ['-x', join(work, deb), dir]);
+      // The package leaves modules.dep to depmod at install time.
+      sh('depmod', ['-b', dir, readdirSync(join(dir, 'lib/modules'))[0]!]);
+      writeFileSync(join(dir, 'done'), pkg);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  const vmlinuz = readdirSync(join(dir, 'boot')).find((f) => f.startsWith('vmlinuz-'))!;
+  const version = vmlinuz.slice('vmlinuz-'.length);
+  return { vmlinuz: join(dir, 'boot', vmlinuz), modules: join(dir, 'lib/modules', version) };
+}
+
+/** Modules (with their dependencies) the kernel needs to read an ISO from an IDE CD drive or disk; the crypto ones back sd_mod's CRCs. */
+export const CD_MODULES = ['ata_piix', 'sr_mod', 'crct10dif_generic', 'crc64_rocksoft_generic', 'sd_mod', 'isofs'];
+
+export interface InitramfsOptions {
+  /** Module names, loaded in this order after CD_MODULES (e.g. loop, squashfs). */
+  extraModules: string[];
+  /** Shell commands run by busybox sh once /proc, /sys, /dev are mounted and the modules loaded. */
+  init: string;
+}
+
+/** The module files to load for `name`, dependencies first (from modules.dep). */
+function moduleFiles(modules: string, name: string, seen: Set<string>): string[] {
+  const base = (path: string) => path.split('/').pop()!.replace(/\.ko(\.xz|\.zst)?$/, '').replaceAll('-', '_');
+  const deps = new Map<string, string[]>();
+  for (const line of readFileSync(join(modules, 'modules.dep'), 'utf8').split('\n')) {
+    const [path, rest] = line.split(':');
+    if (path && rest !== undefined) deps.set(base(path), [path, ...rest.trim().split(/\s+/).filter(Boolean)]);
+  }
+  const visit = (n: string): string[] => {
+    const entry = deps.get(n.replaceAll('-', '_'));
+    if (entry === undefined || seen.has(entry[0]!)) return []; // built in, or already loaded
+    seen.add(entry[0]!);
+    const [path, ...needs] = entry;
+    return [...needs.reverse().flatMap((d) => visit(base(d))), join(modules, path!)];
+  };
+  return visit(name);
+}
+
+/**
+ * A gzip'd newc initramfs with busybox-static, the CD modules plus `extraModules`,
+ * and an /init running `init`; cached by content under test-artifacts/boot.
+ */
+export function buildInitramfs(kernel: Kernel, opts: InitramfsOptions): string {
+  const names = [...CD_MODULES, ...opts.extraModules];
+  const key = createHash('sha256').update(JSON.stringify([kernel.modules, names, opts.init])).digest('hex').slice(0, 16);
+  const out = join(CACHE, `initramfs-${key}.gz`);
+  if (existsSync(out)) return out;
+  const root = mkdtempSync(join(tmpdir(), 'initramfs-'));
+  try {
+    for (const d of ['bin', 'lib/modules', 'proc', 'sys', 'dev', 'mnt']) mkdirSync(join(root, d), { recursive: true });
+    copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
+    const loaded: string[] = [];
+    const seen = new Set<string>();
+    for (const path of names.flatMap((n) => moduleFiles(kernel.modules, n, seen))) {
+      const file = path.split('/').pop()!.replace(/\.(xz|zst)$/, '');
+      if (path.endsWith('.xz')) writeFileSync(join(root, 'lib/modules', file), execFileSync('xz', ['-dc', path]));
+      else copyFileSync(path, join(root, 'lib/modules', file));
+      loaded.push(file);
+    }
+    const init = [
+      '#!/bin/busybox sh',
+      '/bin/busybox --install -s /bin',
+      'mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev',
+      ...loaded.map((f) => `insmod /lib/modules/${f}`),
+      opts.init,
+      'poweroff -f',
+      '',
+    ].join('\n');
+    writeFileSync(join(root, 'init'), init);
+    chmodSync(join(root, 'init'), 0o755);
+    const list = sh('sh', ['-c', 'find . | LC_ALL=C sort'], root);
+    const cpio = execFileSync('bsdtar', ['--format', 'newc', '--uid', '0', '--gid', '0', '-cf', '-', '-T', '-'], { cwd: root, input: list, maxBuffer: 256 << 20 });
+    mkdirSync(CACHE, { recursive: true });
+    writeFileSync(`${out}.tmp`, execFileSync('gzip', ['-9'], { input: cpio, maxBuffer: 256 << 20 }));
+    renameSync(`${out}.tmp`, out);
+    return out;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Boots qemu (TCG) from `iso` as a CD or as an IDE disk; resolves with the serial output. */
+export function bootQemu(iso: string, as: 'cdrom' | 'disk', timeoutSeconds = 150): Promise<string> {
+  const drive = as === 'cdrom' ? ['-cdrom', iso] : ['-drive', `file=${iso},format=raw,if=ide,snapshot=on`];
+  const args = [String(timeoutSeconds), 'qemu-system-x86_64', '-accel', 'tcg', '-display', 'none', '-serial', 'stdio', '-m', '512', '-no-reboot', ...drive];
+  return new Promise((done, fail) => {
+    const p = spawn('timeout', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    p.on('error', fail);
+    p.on('close', () => done(out));
+  });
+}
