@@ -249,6 +249,7 @@ async function run(build: boolean): Promise<void> {
     const result = await cancellable(() => api.build(json, base, form.files, onProgress));
     view.finish('done');
     setState('done');
+    showPlan({ ...plan, paths: plan.paths.map((p) => ({ ...p, cached: true })) });
     await showDone(result);
   } catch (e) {
     if (isCancel(e)) {

@@ -8,7 +8,8 @@ const LABEL: Record<Stage, string> = {
   verify: 'Verify NARs',
   squashfs: 'Write squashfs',
   write: 'Write image',
-  compress: 'Compress',
+  // After compression (if any): the bytes of the output file.
+  compress: 'Output file',
 };
 const ORDER: Stage[] = ['narinfo', 'download', 'verify', 'squashfs', 'write', 'compress'];
 
