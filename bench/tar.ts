@@ -4,14 +4,16 @@
 // tarStream over treeFromDisk vs GNU tar with make-system-tarball.sh's flags (plus --hard-dereference,
 // as our tree has no hard links), both writing a file on /dev/shm (GNU tar skips reading files when its
 // output is /dev/null itself). Page cache warmed first; best of 3. The two archives must be identical.
+// Then gzip -9 of the archive's first 64 MB: gzipCompressor (fflate) vs native `gzip -9n`.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, lstatSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, lstatSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addPath, newDir, treeDataSize, walk, type ImageDir } from '../core/image/tree.ts';
 import { bytesSource } from '../core/io/data-source.ts';
 import { bytesToBinary } from '../core/io/binary-string.ts';
 import { tarStream } from '../core/tar/tar-writer.ts';
+import { gzipCompressor } from '../core/codec/gzip.ts';
 import { nodeFromDisk } from '../node/fs-tree.ts';
 
 const MB = 1e6;
@@ -85,5 +87,20 @@ console.log(`GNU tar   ${gnu.toFixed(2)} s  ${rate(gnu)}`);
 console.log(`tarStream ${our.toFixed(2)} s  ${rate(our)}  (${(our / gnu).toFixed(2)}x GNU tar's time)`);
 console.log(`tarStream, files already in memory ${mem.toFixed(2)} s  ${rate(mem)}  (${(mem / gnu).toFixed(2)}x)`);
 console.log(`archives ${same && sameFromMemory ? 'identical' : 'DIFFER'} (${(archive / MB).toFixed(0)} MB)`);
+
+const sample = readFileSync(gnuOut).subarray(0, 64 * 2 ** 20);
+const sampleFile = join(tmp, 'sample.tar');
+writeFileSync(sampleFile, sample);
+let gzOurs = 0;
+const gzT = performance.now();
+for await (const c of gzipCompressor(9)((async function* () {
+  for (let at = 0; at < sample.length; at += 2 ** 20) yield sample.subarray(at, at + 2 ** 20);
+})())) gzOurs += c.length;
+const gzOur = (performance.now() - gzT) / 1000;
+const nativeT = performance.now();
+const gz = spawnSync('sh', ['-c', `gzip -9n -c ${sampleFile} | wc -c`], { encoding: 'utf8' });
+const gzNative = (performance.now() - nativeT) / 1000;
+const mbs = (s: number) => `${(sample.length / MB / s).toFixed(1)} MB/s`;
+console.log(`gzip -9 of ${(sample.length / MB).toFixed(0)} MB: native ${gzNative.toFixed(2)} s ${mbs(gzNative)} → ${gz.stdout.trim()} B; gzipCompressor ${gzOur.toFixed(2)} s ${mbs(gzOur)} → ${gzOurs} B (${(gzOur / gzNative).toFixed(2)}x native's time)`);
 rmSync(tmp, { recursive: true, force: true });
 if (!same || !sameFromMemory) process.exitCode = 1;
