@@ -40,19 +40,23 @@ const EMPTY = new Uint8Array(0);
 
 class Truncated extends Error {}
 
-/** Pulls bytes from the chunk stream. Reads inside the current chunk return views, not copies. */
+/**
+ * Pulls bytes from the chunk stream. Reads inside the current chunk return views, not copies.
+ * Where a window must span two chunks, `fill` copies it into a small buffer and keeps the chunk
+ * it came from, to go back to reading that chunk in place once the copied part is passed.
+ */
 class ChunkReader {
   private chunk: Uint8Array = EMPTY;
   private pos = 0;
   /** Stream offset of `chunk[0]`. */
   private chunkStart = 0;
-  /** Tails of chunks split by `fill`, read before the source. */
-  private readonly pending: Uint8Array[] = [];
+  /** After a fill: `source` continues at `chunk[at]`, its bytes from `from` on are not yet in `chunk`. */
+  private split: { source: Uint8Array; at: number; from: number } | undefined;
   private ended = false;
-  private readonly source: AsyncIterator<Uint8Array>;
+  private readonly input: AsyncIterator<Uint8Array>;
 
   constructor(input: AsyncIterable<Uint8Array>) {
-    this.source = input[Symbol.asyncIterator]();
+    this.input = input[Symbol.asyncIterator]();
   }
 
   get offset(): number {
@@ -63,16 +67,34 @@ class ChunkReader {
     return this.chunk.length - this.pos;
   }
 
-  /** The next non-empty chunk, or undefined at the end of input. */
+  /** The bytes after the current chunk, or undefined at the end of input. */
   private async next(): Promise<Uint8Array | undefined> {
-    const queued = this.pending.shift();
-    if (queued !== undefined) return queued;
+    if (this.split !== undefined) {
+      const rest = this.split.source.subarray(this.split.from);
+      this.split = undefined;
+      if (rest.length > 0) return rest;
+    }
     while (!this.ended) {
-      const r = await this.source.next();
+      const r = await this.input.next();
       if (r.done) this.ended = true;
       else if (r.value.length > 0) return r.value;
     }
     return undefined;
+  }
+
+  private advance(to: Uint8Array): void {
+    this.chunkStart += this.chunk.length;
+    this.chunk = to;
+    this.pos = 0;
+  }
+
+  /** Back to the split chunk itself once the read position is in its copied part. */
+  private resume(): void {
+    if (this.split === undefined || this.pos < this.split.at) return;
+    this.chunkStart += this.split.at;
+    this.pos -= this.split.at;
+    this.chunk = this.split.source;
+    this.split = undefined;
   }
 
   /** True when `n` bytes are contiguous in the current chunk. */
@@ -80,20 +102,31 @@ class ChunkReader {
     return this.available >= n;
   }
 
-  /** Makes `n` bytes contiguous (fewer only at the end of input), copying at most `n` bytes. */
+  /** Makes `n` bytes contiguous (fewer only at the end of input), copying fewer than `n` bytes. */
   async fill(n: number): Promise<void> {
-    while (this.available < n) {
+    this.resume();
+    if (this.available >= n) return;
+    const parts = [this.chunk.subarray(this.pos)];
+    let have = this.available;
+    let split: ChunkReader['split'];
+    while (have < n) {
       const c = await this.next();
-      if (c === undefined) return;
-      const take = Math.min(c.length, n - this.available);
-      const merged = new Uint8Array(this.available + take);
-      merged.set(this.chunk.subarray(this.pos));
-      merged.set(c.subarray(0, take), this.available);
-      if (take < c.length) this.pending.unshift(c.subarray(take));
-      this.chunkStart += this.pos;
-      this.chunk = merged;
-      this.pos = 0;
+      if (c === undefined) break;
+      const take = Math.min(c.length, n - have);
+      parts.push(c.subarray(0, take));
+      if (take < c.length) split = { source: c, at: have, from: take };
+      have += take;
     }
+    const merged = new Uint8Array(have);
+    let at = 0;
+    for (const part of parts) {
+      merged.set(part, at);
+      at += part.length;
+    }
+    this.chunkStart += this.pos;
+    this.chunk = merged;
+    this.pos = 0;
+    this.split = split;
   }
 
   /** The next `n` bytes as a view of the current chunk; Truncated if it holds fewer (call `fill` first). */
@@ -106,27 +139,31 @@ class ChunkReader {
 
   /** Skips `n` bytes of any size without copying. */
   async skip(n: number): Promise<void> {
+    this.resume();
     let left = n;
     while (left > this.available) {
       left -= this.available;
-      this.chunkStart += this.chunk.length;
-      this.chunk = (await this.next()) ?? EMPTY;
-      this.pos = 0;
-      if (this.chunk === EMPTY) throw new Truncated();
+      const c = await this.next();
+      if (c === undefined) {
+        this.pos = this.chunk.length;
+        throw new Truncated();
+      }
+      this.advance(c);
     }
     this.pos += left;
   }
 
   async atEnd(): Promise<boolean> {
+    this.resume();
     if (this.available > 0) return false;
     const c = await this.next();
     if (c === undefined) return true;
-    this.pending.unshift(c);
+    this.advance(c);
     return false;
   }
 
   async close(): Promise<void> {
-    await this.source.return?.();
+    await this.input.return?.();
   }
 }
 
