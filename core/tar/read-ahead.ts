@@ -12,7 +12,10 @@ const AHEAD_BYTES = 8 * 1024 * 1024;
 const AHEAD_ENTRIES = 4096;
 
 export interface Member extends WalkEntry {
-  /** A small file's chunks, already being read (at most one chunk past its size, for the writer to see a lie). */
+  /**
+   * A small file's chunks, already being read (at most one chunk past its size, for the writer to
+   * see a lie). Kept as yielded: a source must not reuse a chunk's buffer once it has yielded it.
+   */
   data?: Promise<Uint8Array[]>;
 }
 

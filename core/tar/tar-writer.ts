@@ -153,13 +153,12 @@ function endPadding(membersBytes: number): number {
   return withEnd + ((RECORD - (withEnd % RECORD)) % RECORD) - membersBytes;
 }
 
-/** The exact byte length tarStream will produce for this tree and options, without reading any file. */
-export function tarSize(root: ImageDir, opts: TarOptions = {}): number {
-  const mtime = opts.mtime ?? 1;
+/** The exact byte length tarStream will produce for this tree (any mtime), without reading any file. */
+export function tarSize(root: ImageDir): number {
   let total = 0;
   for (const { path, node } of walk(root)) {
-    const fields = memberFields(path, node, mtime);
-    total += headerSize(fields) + fields.size + (node.kind === 'file' ? padding(fields.size) : 0);
+    const fields = memberFields(path, node, 0);
+    total += headerSize(fields) + fields.size + padding(fields.size);
   }
   return total + endPadding(total);
 }
