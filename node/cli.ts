@@ -5,7 +5,8 @@ import { buildImage } from '../core/build/build-image.ts';
 import { parseConfig, type BuildConfig } from '../core/build/config.ts';
 import { createFileSink } from './file-sink.ts';
 import { createNodePlatform, defaultCacheDir, substituterUrl } from './platform.ts';
-import { formatBytes, progressLine } from './progress-line.ts';
+import { formatBytes } from '../core/io/format-bytes.ts';
+import { progressLine } from './progress-line.ts';
 
 const HELP = `nix-imager — NixOS system tarballs, ISO images and squashfs store images from a Nix binary cache
 

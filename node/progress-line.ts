@@ -1,4 +1,5 @@
 import type { Progress, Stage } from '../core/build/progress.ts';
+import { formatBytes } from '../core/io/format-bytes.ts';
 
 const LABEL: Record<Stage, string> = {
   narinfo: 'narinfo',
@@ -8,16 +9,6 @@ const LABEL: Record<Stage, string> = {
   write: 'write',
   compress: 'out',
 };
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
 
 /** One status line on a terminal, redrawn at most every 100 ms. */
 export function progressLine(stream: NodeJS.WriteStream): { update(p: Progress): void; clear(): void } {

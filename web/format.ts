@@ -1,4 +1,4 @@
-export { formatBytes } from '../node/progress-line.ts';
+export { formatBytes } from '../core/io/format-bytes.ts';
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '—';
