@@ -10,8 +10,12 @@ import { ROOT } from '../test/helpers/cli.ts';
 const quick = process.argv.includes('--quick');
 const TIME_LIMIT_MS = (quick ? 10 : 30) * 60_000;
 
-/** Arguments per bench where it takes its own (size in MB for xz); the rest get --quick when quick. */
+/** Arguments per bench (sizes in MB for those that take one); a bench not listed runs without any. */
 const ARGS: Record<string, { quick: string[]; full: string[] }> = {
+  'browser.ts': { quick: ['16'], full: ['64'] },
+  'e2e-tarball.ts': { quick: ['--quick'], full: [] },
+  'scale.ts': { quick: ['--quick'], full: [] },
+  'tar.ts': { quick: ['60'], full: ['300'] },
   'xz.ts': { quick: ['50'], full: ['200'] },
 };
 
@@ -24,7 +28,7 @@ interface Result {
 }
 
 function runBench(file: string): Promise<Result> {
-  const args = ARGS[file]?.[quick ? 'quick' : 'full'] ?? (quick ? ['--quick'] : []);
+  const args = ARGS[file]?.[quick ? 'quick' : 'full'] ?? [];
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join('bench', file), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
