@@ -3,12 +3,14 @@
 // Encoders at preset 6: ours with 1 worker and with all cores, native `xz -6 -T1` / `-T0`,
 // and 7z-wasm (7-Zip in WebAssembly, the npm peer: `npm install --no-save 7z-wasm`; skipped if absent).
 // Decoders: xz-embedded (npm xz-decompress), our liblzma, native `xz -dc`. Prints MB/s and ratios.
+// Then zstd on the first 50 MB: ours vs `zstd --single-thread` at 19 and 3; decoding ours vs fzstd vs native.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { xzCompressor } from '../core/xz/xz-compressor.ts';
 import { xzDecompressor } from '../core/xz/xz-decompressor.ts';
+import { zstdCompressor, zstdDecompressor } from '../core/xz/zstd.ts';
 import { encodeXzBlock } from '../core/xz/xz-encode.ts';
 import { defaultBlockSize } from '../core/xz/xz-compressor.ts';
 import { codecs } from '../core/codec/wasm-codecs.ts';
@@ -128,6 +130,22 @@ try {
   await measure('decode: ours (liblzma wasm)', data.length, () => pipe(xzDecompressor(), compressed));
   await measure('decode: native xz -dc', data.length, () => native(`xz -dc ${join(tmp, 'in.xz')}`));
 
+  const part = data.subarray(0, Math.min(data.length, 50 * MB));
+  const partFile = join(tmp, 'part.bin');
+  writeFileSync(partFile, part);
+  for (const level of [19, 3]) {
+    await measure(`zstd ${level}: ours`, part.length, () => pipe(zstdCompressor(level), part));
+    await measure(`zstd ${level}: native --single-thread`, part.length, () => native(`zstd -q -${level} --single-thread -c < ${partFile}`));
+  }
+  const zst = spawnSync('zstd', ['-q', '-19', '-c', partFile], { maxBuffer: 1 << 30 }).stdout;
+  writeFileSync(join(tmp, 'part.zst'), zst);
+  await measure('zstd decode: fzstd', part.length, async () => {
+    const { decompress } = await import('fzstd');
+    return decompress(zst).length;
+  });
+  await measure('zstd decode: ours', part.length, () => pipe(zstdDecompressor(), zst));
+  await measure('zstd decode: native', part.length, () => native(`zstd -q -dc ${join(tmp, 'part.zst')}`));
+
   const memory = await workerMemory(data);
   console.log('\nratios (higher = ours faster):');
   console.log(`  ours 1 worker / native -T1:     ${(rate('ours, 1 worker (in-process)') / rate('native xz -6 -T1')).toFixed(2)}  (target ≥ 0.8)`);
@@ -135,6 +153,9 @@ try {
   if (sevenZip) console.log(`  ours 1 worker / 7z-wasm:         ${(rate('ours, 1 worker (in-process)') / rate('7z-wasm -txz -mx=6 -mmt=1')).toFixed(2)}`);
   console.log(`  decode ours / xz-embedded:       ${(rate('decode: ours (liblzma wasm)') / rate('decode: xz-embedded (xz-decompress)')).toFixed(2)}`);
   console.log(`  decode ours / native:            ${(rate('decode: ours (liblzma wasm)') / rate('decode: native xz -dc')).toFixed(2)}`);
+  for (const level of [19, 3]) console.log(`  zstd ${level} ours / native:           ${(rate(`zstd ${level}: ours`) / rate(`zstd ${level}: native --single-thread`)).toFixed(2)}`);
+  console.log(`  zstd decode ours / fzstd:        ${(rate('zstd decode: ours') / rate('zstd decode: fzstd')).toFixed(2)}`);
+  console.log(`  zstd decode ours / native:       ${(rate('zstd decode: ours') / rate('zstd decode: native')).toFixed(2)}`);
   const budget = 94 * 2 ** 20 + 16 * 2 ** 20;
   console.log(`\nper-worker wasm memory after a ${defaultBlockSize(6) / (1 << 20)} MiB block: ${(memory / 2 ** 20).toFixed(1)} MiB ` +
     `(xz -6 encoder needs 94 MiB; budget ${(budget / 2 ** 20).toFixed(0)} MiB) + the block's JS input/output buffers`);

@@ -79,6 +79,30 @@ test('zstdDecompressor decodes several frames like zstd -dc', async () => {
   assert.ok(ours.equals(varied));
 });
 
+test('with a pool: one frame per block, each as zstd --single-thread writes the block as a file; same bytes for 1 and 2 workers', async () => {
+  const blockSize = 600_000;
+  const expected: Buffer[] = [];
+  for (let at = 0; at < varied.length; at += blockSize) {
+    const file = join(tmp, 'block.bin');
+    writeFileSync(file, varied.subarray(at, at + blockSize));
+    expected.push(run('zstd', ['-5', '--single-thread', '-q', '-c', file]));
+  }
+  const pool2 = createNodeCodecPool(2);
+  const pool1 = createNodeCodecPool(1);
+  try {
+    const two = await pipe(zstdCompressor(5, { pool: pool2, blockSize }), varied);
+    const one = await pipe(zstdCompressor(5, { pool: pool1, blockSize }), varied);
+    assert.ok(two.equals(Buffer.concat(expected)), 'differs from zstd --single-thread per block');
+    assert.ok(two.equals(one), '1 and 2 workers differ');
+    const file = join(tmp, 'frames.zst');
+    writeFileSync(file, two);
+    run('zstd', ['-q', '-t', file]);
+    assert.ok(run('zstd', ['-q', '-dc', file]).equals(varied));
+  } finally {
+    await Promise.all([pool1.close(), pool2.close()]);
+  }
+});
+
 test('corrupt, truncated and garbage input are ZstdErrors', async () => {
   const compressed = run('zstd', ['-3', '-q', '-c'], varied);
   const bad: [string, Uint8Array][] = [

@@ -92,6 +92,22 @@ size_t zs_compress_buffer(int level, const void *in, size_t in_len, void *out, s
 	return r;
 }
 
+// One frame with the content size and an XXH64 checksum, as `zstd --single-thread -<level> FILE`
+// writes a file: ZSTD_compress2 with the size known up front.
+EXPORT(zs_compress_frame)
+size_t zs_compress_frame(int level, const void *in, size_t in_len, void *out, size_t out_cap) {
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	if (cctx == NULL)
+		return (size_t)-ZSTD_error_memory_allocation;
+	size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+	if (!ZSTD_isError(r))
+		r = ZSTD_compress2(cctx, out, out_cap, in, in_len);
+	ZSTD_freeCCtx(cctx);
+	return r;
+}
+
 EXPORT(zs_bound) size_t zs_bound(size_t n) { return ZSTD_compressBound(n); }
 EXPORT(zs_is_error) unsigned zs_is_error(size_t code) { return ZSTD_isError(code); }
 EXPORT(zs_error_name) const char *zs_error_name(size_t code) { return ZSTD_getErrorName(code); }

@@ -8,8 +8,11 @@ export type CodecJob =
   | { codec: 'xz-stream'; preset: number; extreme?: boolean; check: XzCheck }
   /** A whole .xz stream with both sizes in its block header, as mksquashfs writes it (xzEncodeBuffer). */
   | { codec: 'xz'; preset: number; extreme?: boolean; check: XzCheck; dictSize?: number; bcj?: 'x86' | null }
-  /** One zstd frame with the content size (zstdEncodeBuffer). */
-  | { codec: 'zstd'; level: number }
+  /**
+   * One zstd frame with the content size (zstdEncodeBuffer, as mksquashfs); with `checksum`,
+   * also an XXH64 checksum, as `zstd --single-thread` compresses a file (parallel zstdCompressor blocks).
+   */
+  | { codec: 'zstd'; level: number; checksum?: boolean }
   /** zlib (RFC 1950) as squashfs gzip blocks hold it. */
   | { codec: 'zlib'; level: number };
 

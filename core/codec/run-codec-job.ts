@@ -17,6 +17,6 @@ export async function runCodecJob(job: CodecJob, data: Uint8Array): Promise<Uint
     case 'xz':
       return encodeXzBuffer(await codecs(), data, job);
     case 'zstd':
-      return encodeZstdBuffer(await codecs(), data, job.level);
+      return encodeZstdBuffer(await codecs(), data, job.level, job.checksum ?? false);
   }
 }

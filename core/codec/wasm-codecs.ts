@@ -29,6 +29,7 @@ export interface CodecsExports {
   zs_out_used(coder: number): number;
   zs_end(coder: number): void;
   zs_compress_buffer(level: number, inPtr: number, inLen: number, outPtr: number, outCap: number): number;
+  zs_compress_frame(level: number, inPtr: number, inLen: number, outPtr: number, outCap: number): number;
   zs_bound(n: number): number;
   zs_is_error(code: number): number;
   zs_error_name(code: number): number;

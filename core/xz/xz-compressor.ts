@@ -1,6 +1,7 @@
 import type { StreamCompressor } from '../codec/stream-compressor.ts';
 import type { CodecPool } from '../codec/pool.ts';
 import { createLocalCodecPool } from '../codec/local-codec-pool.ts';
+import { compressInOrder, cutBlocks, inFlightFor } from '../codec/block-pipeline.ts';
 import { codecs } from '../codec/wasm-codecs.ts';
 import { LzmaCoder, checkPreset, expectOk, type XzCheck } from './liblzma.ts';
 import { blockRecord, streamHeader, streamTail, type IndexRecord } from './xz-format.ts';
@@ -64,33 +65,6 @@ async function* encodeUnsplit(input: AsyncIterable<Uint8Array>, preset: number, 
   }
 }
 
-/** Cuts the input into blocks of exactly `size` bytes (the last one shorter), each with its own buffer. */
-async function* cutBlocks(input: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let have = 0;
-  const take = (n: number): Uint8Array => {
-    const block = new Uint8Array(n);
-    let at = 0;
-    while (at < n) {
-      const p = parts[0]!;
-      const k = Math.min(p.length, n - at);
-      block.set(p.subarray(0, k), at);
-      at += k;
-      if (k === p.length) parts.shift();
-      else parts[0] = p.subarray(k);
-    }
-    have -= n;
-    return block;
-  };
-  for await (const chunk of input) {
-    if (chunk.length === 0) continue;
-    parts.push(chunk);
-    have += chunk.length;
-    while (have >= size) yield take(size);
-  }
-  if (have > 0) yield take(have);
-}
-
 async function* encodeBlocks(
   input: AsyncIterable<Uint8Array>, preset: number, extreme: boolean, blockSize: number, opts: XzCompressorOptions,
 ): AsyncIterable<Uint8Array> {
@@ -105,31 +79,19 @@ async function* encodeBlocks(
       return;
     }
     const job = { codec: 'xz-block', preset, extreme, check: CHECK, blockSize } as const;
-    const maxInFlight = 2 * Math.max(1, Math.min(opts.threads ?? pool.size, pool.size));
-    const pending: { result: Promise<Uint8Array>; size: number }[] = [];
-    const submit = (block: Uint8Array) => {
-      const result = pool.compress(job, block);
-      result.catch(() => undefined); // awaited in order below; this only keeps a later failure from going unhandled meanwhile
-      pending.push({ result, size: block.length });
-    };
     const records: IndexRecord[] = [];
-    const finishOne = async (): Promise<Uint8Array> => {
-      const { result, size } = pending.shift()!;
-      const block = await result;
-      records.push(blockRecord(block, CHECK, size));
-      return block;
-    };
-
     yield streamHeader(CHECK);
-    submit(first.value);
-    submit(second.value);
-    for await (const block of blocks) {
-      while (pending.length >= maxInFlight) yield await finishOne();
-      submit(block);
+    for await (const { size, output } of compressInOrder(pool, job, chain([first.value, second.value], blocks), inFlightFor(pool, opts.threads))) {
+      records.push(blockRecord(output, CHECK, size));
+      yield output;
     }
-    while (pending.length > 0) yield await finishOne();
     yield streamTail(CHECK, records);
   } finally {
     if (!opts.pool) await pool.close();
   }
+}
+
+async function* chain<T>(head: T[], rest: AsyncIterable<T>): AsyncGenerator<T> {
+  yield* head;
+  yield* rest;
 }

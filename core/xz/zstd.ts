@@ -2,6 +2,8 @@
 // `zstd --single-thread` writes it, one-shot frames as mksquashfs writes them, decoding of .nar.zst.
 import type { StreamCompressor } from '../codec/stream-compressor.ts';
 import { codecs, type Codecs } from '../codec/wasm-codecs.ts';
+import type { CodecPool } from '../codec/pool.ts';
+import { compressInOrder, cutBlocks, inFlightFor } from '../codec/block-pipeline.ts';
 
 export class ZstdError extends Error {
   constructor(message: string) {
@@ -53,12 +55,31 @@ class ZstdCoder {
   }
 }
 
+export interface ZstdCompressorOptions {
+  /** Compress blocks in parallel here (one frame per block); without it, one frame streamed in this thread. */
+  pool?: CodecPool;
+  /** Input bytes per frame with a pool, default 32 MiB (4 × the level-19 window). */
+  blockSize?: number;
+  /** Most pool workers used at once (default: all of the pool). */
+  threads?: number;
+}
+
 /**
- * bytes → one .zst frame at `level` with XXH64 checksum and no content size: byte-identical
- * to `zstd -<level> --single-thread` reading a pipe. Runs in this thread, streaming.
+ * bytes → .zst at `level`, with XXH64 checksums. Without a pool: one frame, no content size,
+ * byte-identical to `zstd -<level> --single-thread` reading a pipe, streamed in this thread.
+ * With a pool: one frame per `blockSize` bytes, each byte-identical to `zstd -<level>
+ * --single-thread` of that block as a file; the same bytes for any number of workers.
  */
-export function zstdCompressor(level = 19): StreamCompressor {
+export function zstdCompressor(level = 19, opts: ZstdCompressorOptions = {}): StreamCompressor {
   checkLevel(level);
+  const blockSize = opts.blockSize ?? 32 << 20;
+  if (!(Number.isSafeInteger(blockSize) && blockSize > 0)) throw new ZstdError(`zstd block size must be a positive integer, got ${blockSize}`);
+  const pool = opts.pool;
+  if (pool)
+    return async function* frames(input) {
+      const job = { codec: 'zstd', level, checksum: true } as const;
+      for await (const { output } of compressInOrder(pool, job, cutBlocks(input, blockSize), inFlightFor(pool, opts.threads))) yield output;
+    };
   return async function* compress(input) {
     const c = await ZstdCoder.open((w) => w.x.zs_compressor_new(level, 1), 'zstd compressor');
     const { x } = c.w;
@@ -89,14 +110,18 @@ export function zstdCompressor(level = 19): StreamCompressor {
   };
 }
 
-/** One frame with the content size and no checksum (ZSTD_compressCCtx), as mksquashfs writes a squashfs zstd block. */
-export function encodeZstdBuffer(w: Codecs, data: Uint8Array, level: number): Uint8Array {
+/**
+ * One frame with the content size: without checksum as mksquashfs writes a squashfs zstd block
+ * (ZSTD_compressCCtx); with it as `zstd --single-thread` compresses a file.
+ */
+export function encodeZstdBuffer(w: Codecs, data: Uint8Array, level: number, checksum = false): Uint8Array {
   checkLevel(level);
   const cap = w.x.zs_bound(data.length);
   const input = w.put(data);
   const out = w.alloc(cap);
   try {
-    const r = w.x.zs_compress_buffer(level, input, data.length, out, cap);
+    const encode = checksum ? w.x.zs_compress_frame : w.x.zs_compress_buffer;
+    const r = encode(level, input, data.length, out, cap);
     if (w.x.zs_is_error(r)) throw new ZstdError(`zstd compression of ${data.length} bytes: ${errorName(w, r)}`);
     return w.copyOut(out, r);
   } finally {

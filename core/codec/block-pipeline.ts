@@ -1,0 +1,56 @@
+// Whole-stream compression cut into blocks that a CodecPool compresses in parallel,
+// written back in input order with a bounded number of blocks in flight.
+import type { CodecJob, CodecPool } from './pool.ts';
+
+/** Cuts the input into blocks of exactly `size` bytes (the last one shorter), each with its own buffer. */
+export async function* cutBlocks(input: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let have = 0;
+  const take = (n: number): Uint8Array => {
+    const block = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const p = parts[0]!;
+      const k = Math.min(p.length, n - at);
+      block.set(p.subarray(0, k), at);
+      at += k;
+      if (k === p.length) parts.shift();
+      else parts[0] = p.subarray(k);
+    }
+    have -= n;
+    return block;
+  };
+  for await (const chunk of input) {
+    if (chunk.length === 0) continue;
+    parts.push(chunk);
+    have += chunk.length;
+    while (have >= size) yield take(size);
+  }
+  if (have > 0) yield take(have);
+}
+
+/** Blocks in flight for a pool: enough to keep every worker busy while the oldest is awaited. */
+export function inFlightFor(pool: CodecPool, threads?: number): number {
+  return 2 * Math.max(1, Math.min(threads ?? pool.size, pool.size));
+}
+
+/**
+ * Runs `job` over each block on the pool, at most `maxInFlight` at once, and yields
+ * each block's input size and output in input order.
+ */
+export async function* compressInOrder(
+  pool: CodecPool, job: CodecJob, blocks: AsyncIterable<Uint8Array>, maxInFlight: number,
+): AsyncGenerator<{ size: number; output: Uint8Array }> {
+  const pending: { result: Promise<Uint8Array>; size: number }[] = [];
+  const oldest = async () => {
+    const { result, size } = pending.shift()!;
+    return { size, output: await result };
+  };
+  for await (const block of blocks) {
+    while (pending.length >= maxInFlight) yield await oldest();
+    const result = pool.compress(job, block);
+    result.catch(() => undefined); // awaited in order; this only keeps a later failure from going unhandled meanwhile
+    pending.push({ result, size: block.length });
+  }
+  while (pending.length > 0) yield await oldest();
+}
