@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { wrap } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { CodecPool } from '../core/codec/pool.ts';
-import { poolOfWorkers } from '../core/codec/worker-pool.ts';
+import { CodecWorkerError, poolOfWorkers } from '../core/codec/worker-pool.ts';
 import type { CodecWorkerApi } from '../worker/codec-worker.ts';
 import { useNodeCodecs } from './codec-wasm.ts';
 
@@ -27,7 +27,16 @@ export function createNodeCodecPool(threads = availableParallelism(), workerUrl:
   useNodeCodecs();
   const workers = Array.from({ length: Math.max(1, threads) }, () => {
     const worker = startWorker(workerUrl);
-    return { api: wrap<CodecWorkerApi>(nodeEndpoint(worker)), terminate: () => worker.terminate() };
+    let closing = false;
+    const failed = new Promise<never>((_, reject) => {
+      worker.once('error', (e) => reject(new CodecWorkerError(e)));
+      worker.once('exit', (code) => closing || reject(new CodecWorkerError(`worker exited with code ${code}`)));
+    });
+    const terminate = () => {
+      closing = true;
+      return worker.terminate();
+    };
+    return { api: wrap<CodecWorkerApi>(nodeEndpoint(worker)), terminate, failed };
   });
   return poolOfWorkers(workers);
 }

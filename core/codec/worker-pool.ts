@@ -7,6 +7,15 @@ import type { CodecWorkerApi } from '../../worker/codec-worker.ts';
 export interface CodecWorkerHandle {
   api: Remote<CodecWorkerApi>;
   terminate(): Promise<unknown> | void;
+  /** Rejects if the worker dies or fails to load: its pending calls would otherwise never settle. */
+  failed?: Promise<never>;
+}
+
+export class CodecWorkerError extends Error {
+  constructor(reason: unknown) {
+    super(`codec worker failed: ${reason instanceof Error ? reason.message : String(reason)}`);
+    this.name = 'CodecWorkerError';
+  }
 }
 
 export class CodecPoolClosedError extends Error {
@@ -18,7 +27,12 @@ export class CodecPoolClosedError extends Error {
 
 /** Hands jobs to idle workers in arrival order; each worker runs one job at a time. */
 export function poolOfWorkers(workers: CodecWorkerHandle[]): CodecPool {
-  const ready = workers.map((w) => codecsModule().then((m) => w.api.init(m)));
+  for (const w of workers) w.failed?.catch(() => undefined); // only raced below
+  const settle = <T>(i: number, call: Promise<T>): Promise<T> => {
+    const failed = workers[i]!.failed;
+    return failed ? Promise.race([call, failed]) : call;
+  };
+  const ready = workers.map((w, i) => settle(i, codecsModule().then((m) => w.api.init(m))));
   const idle = workers.map((_, i) => i);
   const waiting: (() => void)[] = [];
   let closed = false;
@@ -43,7 +57,7 @@ export function poolOfWorkers(workers: CodecWorkerHandle[]): CodecPool {
       try {
         if (closed) throw new CodecPoolClosedError();
         await ready[i];
-        return await workers[i]!.api.compress(job, transfer(payload, [payload.buffer]));
+        return await settle(i, workers[i]!.api.compress(job, transfer(payload, [payload.buffer])));
       } finally {
         release(i);
       }
