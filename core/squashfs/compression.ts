@@ -2,7 +2,7 @@ import { zlibSync } from 'fflate';
 import type { CodecJob, CodecPool } from '../codec/pool.ts';
 import { xzEncodeBuffer } from '../xz/encode-buffer.ts';
 import { zstdEncodeBuffer } from '../xz/zstd.ts';
-import { CompressionId } from './format.ts';
+import { CompressionId, METADATA_SIZE } from './format.ts';
 import { LeBuilder } from './le-builder.ts';
 import { SquashfsError } from './squashfs-error.ts';
 
@@ -73,34 +73,41 @@ export function compressorOptions(c: SquashfsCompression, blockSize: number): Ui
   return b.contents().slice();
 }
 
-/** The block compressor for `c`: on `pool`'s workers when given, else in this thread. */
-export function blockCompressor(c: SquashfsCompression, blockSize: number, pool?: CodecPool): BlockCompress {
-  const run = (job: CodecJob, local: (data: Uint8Array) => Promise<Uint8Array>): BlockCompress =>
+/** Data and fragment blocks, and metadata blocks: mksquashfs' xz compresses the latter with an 8 KiB dictionary and no BCJ. */
+export interface BlockCompressors {
+  data: BlockCompress;
+  metadata: BlockCompress;
+}
+
+/** The block compressors for `c`: on `pool`'s workers when given, else in this thread. */
+export function blockCompressors(c: SquashfsCompression, blockSize: number, pool?: CodecPool): BlockCompressors {
+  const run = (job: CodecJob, local: BlockCompress): BlockCompress =>
     // The pool may transfer (detach) what it is given; the writer still needs the raw block.
     pool ? (data) => pool.compress(job, data.slice()) : local;
+  const same = (f: BlockCompress): BlockCompressors => ({ data: f, metadata: f });
   switch (c.codec) {
     case 'gzip': {
       const level = (c.level ?? GZIP_LEVEL) as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
-      return run({ codec: 'zlib', level }, async (data) => zlibSync(data, { level }));
+      return same(run({ codec: 'zlib', level }, async (data) => zlibSync(data, { level })));
     }
     case 'zstd': {
       const level = c.level ?? ZSTD_LEVEL;
-      return run({ codec: 'zstd', level }, (data) => zstdEncodeBuffer(data, level));
+      return same(run({ codec: 'zstd', level }, (data) => zstdEncodeBuffer(data, level)));
     }
     case 'xz': {
-      const preset = c.preset ?? XZ_PRESET;
-      const dictSize = c.dictSize ?? blockSize;
-      const plain = run({ codec: 'xz', preset, check: 'crc32', dictSize, bcj: null }, (data) =>
-        xzEncodeBuffer(data, { preset, check: 'crc32', dictSize, bcj: null }),
-      );
-      if (c.bcj !== 'x86') return plain;
-      const x86 = run({ codec: 'xz', preset, check: 'crc32', dictSize, bcj: 'x86' }, (data) =>
-        xzEncodeBuffer(data, { preset, check: 'crc32', dictSize, bcj: 'x86' }),
-      );
-      return async (data) => {
+      const xz = (dictSize: number, bcj: 'x86' | null) => {
+        const job = { codec: 'xz', preset: c.preset ?? XZ_PRESET, check: 'crc32', dictSize, bcj } as const;
+        return run(job, (data) => xzEncodeBuffer(data, job));
+      };
+      const plain = xz(c.dictSize ?? blockSize, null);
+      const metadata = xz(METADATA_SIZE, null);
+      if (c.bcj !== 'x86') return { data: plain, metadata };
+      const x86 = xz(c.dictSize ?? blockSize, 'x86');
+      const best: BlockCompress = async (data) => {
         const [a, b] = await Promise.all([plain(data), x86(data)]);
         return b.length < a.length ? b : a;
       };
+      return { data: best, metadata };
     }
   }
 }

@@ -14,7 +14,7 @@ export interface ListedChild {
 
 export interface Listing {
   bytes: Uint8Array;
-  /** Headers that begin a new metadata block: the directory index (offset in the listing, first name). */
+  /** The directory index: offsets in the listing of the headers it points at, and their first names. */
   index: { at: number; name: BinaryString }[];
 }
 
@@ -23,7 +23,6 @@ const ENTRY_SIZE = 8;
 const MAX_RUN = 256;
 
 interface Run {
-  at: number;
   block: number;
   baseIno: number;
   children: ListedChild[];
@@ -31,32 +30,29 @@ interface Run {
 
 /**
  * A directory's entries as runs, each under a header naming the inode block and base inode number.
- * A run ends after 256 entries, when the inode block changes, or when an inode number is out of
- * the 16-bit delta's reach. With `indexed`, a run also ends where the listing (which starts at
- * `startOffset` of a metadata block) crosses into the next block, and those headers form the index.
+ * A run ends after 256 entries, when the inode block changes, when an inode number is out of the
+ * 16-bit delta's reach, or (as mksquashfs does) when the next entry would end more than 8 KiB past
+ * the last indexed header; such headers form the directory index.
  */
-export function encodeListing(children: readonly ListedChild[], startOffset: number, indexed: boolean): Listing {
-  const blockOf = (at: number) => Math.floor((startOffset + at) / METADATA_SIZE);
+export function encodeListing(children: readonly ListedChild[]): Listing {
   const runs: Run[] = [];
   const index: Listing['index'] = [];
   let length = 0;
+  let indexedAt = 0;
   let run: Run | undefined;
   for (const c of children) {
     const delta = run === undefined ? 0 : c.ino - run.baseIno;
-    const split =
-      run === undefined ||
-      run.children.length === MAX_RUN ||
-      c.inode.block !== run.block ||
-      delta < -32768 ||
-      delta > 32767 ||
-      (indexed && blockOf(length) !== blockOf(run.at));
-    if (split) {
-      if (indexed && run !== undefined && blockOf(length) !== blockOf(run.at)) index.push({ at: length, name: c.name });
-      run = { at: length, block: c.inode.block, baseIno: c.ino, children: [] };
+    const pastIndex = run !== undefined && length + ENTRY_SIZE + c.name.length - indexedAt > METADATA_SIZE;
+    if (run === undefined || run.children.length === MAX_RUN || c.inode.block !== run.block || delta < -32768 || delta > 32767 || pastIndex) {
+      if (pastIndex) {
+        index.push({ at: length, name: c.name });
+        indexedAt = length;
+      }
+      run = { block: c.inode.block, baseIno: c.ino, children: [] };
       runs.push(run);
       length += HEADER_SIZE;
     }
-    run!.children.push(c);
+    run.children.push(c);
     length += ENTRY_SIZE + c.name.length;
   }
   const b = new LeBuilder();

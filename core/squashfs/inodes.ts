@@ -22,7 +22,7 @@ function header(b: LeBuilder, type: number, base: InodeBase): LeBuilder {
 export function fileInode(base: InodeBase, l: FileLayout): Uint8Array {
   const b = new LeBuilder();
   const start = layoutStart(l);
-  if (start < U32 && l.size < U32 && l.holes === 0) {
+  if (start < U32 && l.size < U32) {
     header(b, InodeType.file, base).u32(start).u32(l.fragment).u32(l.offset).u32(l.size);
   } else {
     header(b, InodeType.longFile, base).u64(start).u64(l.size).u64(l.holes).u32(1).u32(l.fragment).u32(l.offset).u32(NO_XATTR);

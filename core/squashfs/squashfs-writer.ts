@@ -4,13 +4,13 @@ import { binaryToText, type BinaryString } from '../io/binary-string.ts';
 import type { SeekableSink } from '../io/sink.ts';
 import { BlockPipeline } from './block-pipeline.ts';
 import {
-  blockCompressor, compressionId, compressorOptions, validateCompression,
-  type BlockCompress, type SquashfsCompression,
+  blockCompressors, compressionId, compressorOptions, validateCompression,
+  type BlockCompress, type BlockCompressors, type SquashfsCompression,
 } from './compression.ts';
 import { DataWriter } from './data-writer.ts';
 import { encodeListing, type ListedChild } from './directory-listing.ts';
 import {
-  DEVICE_BLOCK, InodeType, MAX_BLOCK_LOG, MAX_NAME, METADATA_SIZE, METADATA_UNCOMPRESSED, MIN_BLOCK_LOG,
+  DEVICE_BLOCK, InodeType, MAX_BLOCK_LOG, MAX_NAME, METADATA_UNCOMPRESSED, MIN_BLOCK_LOG,
   NO_TABLE, SQUASHFS_MAGIC, SUPERBLOCK_SIZE, SuperFlags,
 } from './format.ts';
 import { dirInode, fileInode, symlinkInode } from './inodes.ts';
@@ -18,7 +18,7 @@ import { LeBuilder } from './le-builder.ts';
 import { MetadataWriter, type MetadataRef } from './metadata-writer.ts';
 import { SquashfsError } from './squashfs-error.ts';
 
-export type { BlockCompress, SquashfsCompression } from './compression.ts';
+export type { BlockCompress, BlockCompressors, SquashfsCompression } from './compression.ts';
 export { SquashfsError } from './squashfs-error.ts';
 
 export interface SquashfsOptions {
@@ -30,8 +30,8 @@ export interface SquashfsOptions {
    * SOURCE_DATE_EPOCH, which nixpkgs' stdenv sets to 315532800 (1980-01-01) unless told otherwise.
    */
   mtime?: number;
-  /** Replaces the compressor `compression` implies (same codec and settings assumed: they go into the superblock). */
-  compress?: BlockCompress;
+  /** Replace the compressors `compression` implies (same codec and settings assumed: they go into the superblock). */
+  compress?: BlockCompressors;
   /** Workers to compress blocks on; without one (and without `compress`) blocks are compressed in this thread. */
   pool?: CodecPool;
   /** Blocks compressed ahead of the one being written; default twice the pool size, 1 without a pool. */
@@ -64,19 +64,19 @@ export async function writeSquashfs(root: ImageDir, sink: SeekableSink, opts: Sq
   const inodeCount = counts.get(root)!;
   if (inodeCount > MAX_INODES) throw new SquashfsError(`${inodeCount} inodes are more than squashfs can number`);
 
-  const compress = opts.compress ?? blockCompressor(opts.compression, blockSize, opts.pool);
+  const compress = opts.compress ?? blockCompressors(opts.compression, blockSize, opts.pool);
   const options = compressorOptions(opts.compression, blockSize);
   const head = new LeBuilder().bytes(new Uint8Array(SUPERBLOCK_SIZE));
   if (options) head.u16(options.length | METADATA_UNCOMPRESSED).bytes(options);
   await sink.write(head.contents());
 
-  const pipeline = new BlockPipeline(sink, compress, opts.maxInFlight ?? (opts.pool ? opts.pool.size * 2 : 1), head.length);
+  const pipeline = new BlockPipeline(sink, compress.data, opts.maxInFlight ?? (opts.pool ? opts.pool.size * 2 : 1), head.length);
   const data = new DataWriter(pipeline, blockSize);
   for (const { path, node } of walk(root)) if (node.kind === 'file') await data.add(node, shown(path));
   await data.finish();
 
-  const inodes = new MetadataWriter(compress);
-  const dirs = new MetadataWriter(compress);
+  const inodes = new MetadataWriter(compress.metadata);
+  const dirs = new MetadataWriter(compress.metadata);
   const exportRefs = new Uint8Array(inodeCount * 8);
   const exportView = new DataView(exportRefs.buffer);
   const addInode = async (ino: number, bytes: Uint8Array): Promise<MetadataRef> => {
@@ -85,14 +85,14 @@ export async function writeSquashfs(root: ImageDir, sink: SeekableSink, opts: Sq
     return ref;
   };
 
-  const writeDir = async (dir: ImageDir, firstIno: number, parentIno: number): Promise<ListedChild> => {
-    const ino = firstIno + counts.get(dir)! - 1;
+  // Numbers as mksquashfs gives them: pre-order (a directory before its entries), the root last.
+  const writeDir = async (dir: ImageDir, ino: number, firstChildIno: number, parentIno: number): Promise<ListedChild> => {
     const children: ListedChild[] = [];
-    let next = firstIno;
+    let next = firstChildIno;
     let subdirs = 0;
     for (const [name, node] of sortedEntries(dir)) {
       if (node.kind === 'dir') {
-        const child = await writeDir(node, next, ino);
+        const child = await writeDir(node, next, next + 1, ino);
         next += counts.get(node)!;
         subdirs++;
         children.push({ ...child, name });
@@ -105,8 +105,7 @@ export async function writeSquashfs(root: ImageDir, sink: SeekableSink, opts: Sq
       children.push({ name, type, ino: childIno, inode: await addInode(childIno, bytes) });
     }
     const listingAt = dirs.total;
-    let listing = encodeListing(children, listingAt % METADATA_SIZE, false);
-    if (listing.bytes.length > METADATA_SIZE) listing = encodeListing(children, listingAt % METADATA_SIZE, true);
+    const listing = encodeListing(children);
     await dirs.append(listing.bytes);
     const inode = dirInode(
       { mode: dir.mode, mtime, ino },
@@ -121,13 +120,13 @@ export async function writeSquashfs(root: ImageDir, sink: SeekableSink, opts: Sq
     return { name: '', type: InodeType.dir, ino, inode: await addInode(ino, inode) };
   };
   // mksquashfs gives the root the parent number one past the last inode.
-  const rootRef = (await writeDir(root, 1, inodeCount + 1)).inode;
+  const rootRef = (await writeDir(root, inodeCount, 1, inodeCount + 1)).inode;
 
   const inodeTableStart = await pipeline.writeRaw(await inodes.finish());
   const directoryTableStart = await pipeline.writeRaw(await dirs.finish());
-  const fragmentTableStart = await writeIndexedTable(pipeline, compress, data.fragmentEntries());
-  const lookupTableStart = await writeIndexedTable(pipeline, compress, exportRefs);
-  const idTableStart = await writeIndexedTable(pipeline, compress, new LeBuilder().u32(0).contents());
+  const fragmentTableStart = await writeIndexedTable(pipeline, compress.metadata, data.fragmentEntries());
+  const lookupTableStart = await writeIndexedTable(pipeline, compress.metadata, exportRefs);
+  const idTableStart = await writeIndexedTable(pipeline, compress.metadata, new LeBuilder().u32(0).contents());
   const bytesUsed = pipeline.position;
   const padding = (DEVICE_BLOCK - (bytesUsed % DEVICE_BLOCK)) % DEVICE_BLOCK;
   if (padding > 0) await pipeline.writeRaw(new Uint8Array(padding));
