@@ -49,10 +49,17 @@ async function pipe(codec: StreamCompressor, data: Uint8Array): Promise<number> 
   return n;
 }
 
+/** CPU seconds of native children, read from bash's `times` after each native run. */
+let nativeCpu = 0;
 function native(cmd: string): number {
   const out = join(tmp, 'native.out');
-  const r = spawnSync('sh', ['-c', `${cmd} > ${out}`]);
+  const r = spawnSync('bash', ['-c', `${cmd} > ${out} && times`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+  const [user, sys] = r.stdout.trim().split('\n')[1]!.split(' ').map((t) => {
+    const [m, s] = t.split('m');
+    return Number(m) * 60 + parseFloat(s!);
+  });
+  nativeCpu = user! + sys!;
   return readFileSync(out).length;
 }
 
@@ -63,10 +70,15 @@ interface Row {
   out?: number;
 }
 const rows: Row[] = [];
+/** Wall-clock MB/s, and MB per CPU second (this process's threads, or the native child's), which load on a shared machine disturbs less. */
 async function measure(name: string, bytes: number, fn: () => Promise<number> | number): Promise<void> {
+  nativeCpu = 0;
+  const cpu0 = process.cpuUsage();
   const { seconds, value } = await timed(fn);
+  const own = process.cpuUsage(cpu0);
+  const cpu = nativeCpu || (own.user + own.system) / 1e6;
   rows.push({ name, seconds, bytes, out: value });
-  console.log(`${name.padEnd(34)} ${(bytes / MB / seconds).toFixed(2).padStart(7)} MB/s  ${seconds.toFixed(1).padStart(6)} s  out ${value}`);
+  console.log(`${name.padEnd(34)} ${(bytes / MB / seconds).toFixed(2).padStart(7)} MB/s  ${seconds.toFixed(1).padStart(6)} s  ${(bytes / MB / cpu).toFixed(2).padStart(7)} MB/cpu-s  out ${value}`);
 }
 function rate(name: string): number {
   const r = rows.find((x) => x.name === name);
