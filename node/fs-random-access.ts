@@ -1,9 +1,10 @@
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { sliceSource, type DataSource, type RandomAccess } from '../core/io/data-source.ts';
 
-export async function openRandomAccess(path: string | Buffer): Promise<RandomAccess> {
+/** Opens a file for positioned reads; `knownSize` saves the fstat when the caller has it. */
+export async function openRandomAccess(path: string | Buffer, knownSize?: number): Promise<RandomAccess> {
   const handle = await open(path, 'r');
-  const { size } = await handle.stat();
+  const size = knownSize ?? (await handle.stat()).size;
   return {
     size,
     async read(offset, length) {
@@ -20,7 +21,18 @@ export async function openRandomAccess(path: string | Buffer): Promise<RandomAcc
   };
 }
 
+/** Files up to this size are read in one call: open/read/close round trips dominate small files. */
+const SMALL_FILE = 1 << 20;
+
 /** A local file as a DataSource of the given size (the size seen when the tree was built). */
 export function fileSource(path: string | Buffer, size: number): DataSource {
-  return sliceSource(() => openRandomAccess(path), 0, size);
+  if (size > SMALL_FILE) return sliceSource(() => openRandomAccess(path, size), 0, size);
+  return {
+    size,
+    async *stream() {
+      const bytes = await readFile(path);
+      if (bytes.length !== size) throw new Error(`${path.toString()} changed size while the image was written (${size} → ${bytes.length} bytes)`);
+      if (size > 0) yield new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+    },
+  };
 }

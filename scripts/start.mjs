@@ -41,5 +41,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.exit(1);
   });
   console.log(`nix-imager is running at ${url}`);
-  console.log('Open it, press “Build image”, and the demo tarball downloads. Ctrl-C stops the server.');
+  console.log('Open it, press “Build”, and the demo tarball downloads. Ctrl-C stops the server.');
 }

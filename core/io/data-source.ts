@@ -44,3 +44,38 @@ export function sliceSource(open: () => Promise<RandomAccess>, offset: number, s
     },
   };
 }
+
+/**
+ * Shares one open file among its concurrent users (the many small files of one NAR), so a
+ * tree of thousands of files does not open, stat and close the same NAR thousands of times.
+ * The file is closed when its last user closes it.
+ */
+export function sharedOpener(open: () => Promise<RandomAccess>): () => Promise<RandomAccess> {
+  let shared: Promise<RandomAccess> | undefined;
+  let users = 0;
+  return async () => {
+    users++;
+    shared ??= open();
+    let file: RandomAccess;
+    try {
+      file = await shared;
+    } catch (e) {
+      users--;
+      shared = undefined;
+      throw e;
+    }
+    let closed = false;
+    return {
+      size: file.size,
+      read: (offset, length) => file.read(offset, length),
+      async close() {
+        if (closed) return;
+        closed = true;
+        if (--users === 0) {
+          shared = undefined;
+          await file.close();
+        }
+      },
+    };
+  };
+}

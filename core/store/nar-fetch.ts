@@ -5,7 +5,7 @@ import { readNar, type NarEntry } from '../nix/nar-reader.ts';
 import { createSha256 } from '../nix/sha256.ts';
 import { nix32Encode } from '../nix/nix32.ts';
 import type { NixHash } from '../nix/hash.ts';
-import type { RandomAccess } from '../io/data-source.ts';
+import { sharedOpener, type RandomAccess } from '../io/data-source.ts';
 import { randomAccessChunks, readableChunks } from '../io/streams.ts';
 import type { NarCache, NarCacheWriter } from './nar-cache.ts';
 
@@ -80,11 +80,11 @@ async function verifyNar(storePath: string, nar: AsyncIterable<Uint8Array>, expe
 export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts: FetchNarOptions = {}): Promise<StoredNar> {
   const { info } = resolved;
   const key = narCacheKey(info.narHash);
-  const open = async () => {
+  const open = sharedOpener(async () => {
     const file = await narCache.open(key);
     if (file === null) throw new Error(`${info.storePath}: NAR vanished from the cache`);
     return file;
-  };
+  });
 
   const cached = await narCache.open(key);
   if (cached !== null) {
