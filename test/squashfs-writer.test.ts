@@ -6,7 +6,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sh, run } from './helpers/cli.ts';
-import { treeFromDisk } from '../node/fs-tree.ts';
+import { nodeFromDisk, treeFromDisk } from '../node/fs-tree.ts';
 import { createFileSink } from '../node/file-sink.ts';
 import { useNodeCodecs } from '../node/codec-wasm.ts';
 import { createNodeCodecPool } from '../node/codec-pool.ts';
@@ -343,4 +343,38 @@ test('an empty tree is a valid image', async () => {
   const img = await writeImage('empty.img', newDir(0o755), { compression: { codec: 'gzip' }, mtime: 1 });
   assert.match(await sh('unsquashfs', ['-lls', img], { env: TZ }), /^drwxr-xr-x root\/root\s+3 1970-01-01 00:00 squashfs-root\n$/);
   assert.equal((await readFile(img)).length % 4096, 0);
+});
+
+test("make-squashfs.nix's image: nix-path-registration and each store path at the root, byte-identical to its mksquashfs command", async () => {
+  const store = join(tmp, 'store');
+  const hello = join(store, '0c0g8l3l4z0l6ab5qg8lmgsdrf4yfvk1-hello-2.12');
+  const lib = join(store, '1bd9k1f0i4iq8d4yx5gp7k4pd6y3nyc6-lib-1.0');
+  const single = join(store, '2fsz0hl7x0zf1n5dk8kpxpqm0z3b8szn-builder.sh');
+  await mkdir(join(hello, 'bin'), { recursive: true });
+  await writeFile(join(hello, 'bin/hello'), randomBytes(200000));
+  await chmod(join(hello, 'bin/hello'), 0o555);
+  await mkdir(join(hello, 'share/doc'), { recursive: true });
+  await writeFile(join(hello, 'share/doc/README'), 'hello\n'.repeat(1000));
+  await mkdir(join(lib, 'lib'), { recursive: true });
+  await writeFile(join(lib, 'lib/libx.so.1.0'), randomBytes(1500000));
+  await symlink('libx.so.1.0', join(lib, 'lib/libx.so.1'));
+  await writeFile(single, '#!/bin/sh\necho built\n');
+  await chmod(single, 0o444);
+  const registration = join(tmp, 'nix-path-registration');
+  await writeFile(registration, [hello, lib, single].map((p) => `${p}\nsha256:00\n0\n\n0\n`).join(''));
+  await chmod(registration, 0o444);
+  for (const p of [hello, join(hello, 'bin'), join(hello, 'share'), join(hello, 'share/doc'), lib, join(lib, 'lib')]) await chmod(p, 0o555);
+
+  // mksquashfs 4.5.1 gives the root of a multi-source image mode 0777 (4.6 has -root-mode).
+  const tree = newDir(0o777);
+  for (const p of [registration, hello, lib, single]) tree.entries.set(p.slice(p.lastIndexOf('/') + 1), nodeFromDisk(Buffer.from(p)));
+  for (const [codec, compression] of [
+    ['zstd', { codec: 'zstd', level: 19 }],
+    ['xz', { codec: 'xz', bcj: 'x86' }],
+  ] as const) {
+    const img = await writeImage(`make-squashfs-${codec}.img`, tree, { compression });
+    const { reference } = await compareWithMksquashfs(img, [registration, hello, lib, single], codec, 1 << 20, `make-squashfs-${codec}`, ['-keep-as-directory']);
+    assert.ok(reference.equals(await readFile(img)), `${codec}: image differs from make-squashfs.nix's mksquashfs`);
+  }
+  for (const p of [hello, join(hello, 'bin'), join(hello, 'share'), join(hello, 'share/doc'), lib, join(lib, 'lib')]) await chmod(p, 0o755);
 });
