@@ -5,7 +5,7 @@ import type { CodecJob } from '../core/codec/pool.ts';
 import { runCodecJob } from '../core/codec/run-codec-job.ts';
 import { provideCodecsModule } from '../core/codec/wasm-codecs.ts';
 
-export const codecWorkerApi = {
+const codecWorkerApi = {
   /** The codecs module, compiled once by the pool's thread. */
   init(module: WebAssembly.Module): void {
     provideCodecsModule(module);

@@ -9,7 +9,6 @@ export const CHECK_SIZE: Record<XzCheck, number> = { none: 0, crc32: 4, crc64: 8
 
 export const LZMA_OK = 0;
 export const LZMA_STREAM_END = 1;
-export const LZMA_BUF_ERROR = 10;
 /** xz_code() in block mode: the block does not compress (see wasm/xz-entry.c). */
 export const XZ_INCOMPRESSIBLE = 100;
 
