@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, homedir, tmpdir } from 'node:os';
 import type { CodecPool } from '../core/codec/pool.ts';
@@ -6,6 +6,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Platform } from '../core/build/build-image.ts';
 import { setSha256Factory } from '../core/nix/sha256.ts';
+import { setEd25519Verifier } from '../core/nix/signature.ts';
 import { fetchWithFiles } from './file-fetch.ts';
 import { createFileSink } from './file-sink.ts';
 import { openRandomAccess } from './fs-random-access.ts';
@@ -21,6 +22,19 @@ useNodeCodecs();
 setSha256Factory(() => {
   const h = createHash('sha256');
   return { update: (b) => void h.update(b), digest: () => new Uint8Array(h.digest()) };
+});
+
+// …and checks ed25519 signatures ~20x faster than the portable implementation.
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
+const publicKeys = new Map<string, KeyObject>();
+setEd25519Verifier((signature, message, raw) => {
+  const id = Buffer.from(raw).toString('hex');
+  let key = publicKeys.get(id);
+  if (key === undefined) {
+    key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, raw]), format: 'der', type: 'spki' });
+    publicKeys.set(id, key);
+  }
+  return verify(null, message, key, signature);
 });
 
 export function defaultCacheDir(): string {

@@ -77,7 +77,7 @@ export async function resolvePaths(roots: string[], caches: BinaryCache[], opts:
     failures.push({ path, reasons });
   }
 
-  const limit = Math.max(1, opts.concurrency ?? 32);
+  const limit = Math.max(1, opts.concurrency ?? 128);
   const running = new Set<Promise<void>>();
   let error: unknown;
   while ((queue.length > 0 || running.size > 0) && error === undefined) {

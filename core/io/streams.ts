@@ -1,11 +1,19 @@
 /** Bridges between Web Streams and async iterables, portable to browsers without ReadableStream iteration. */
 
-export async function* readableChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+/**
+ * The chunks of a Web stream. With `signal`, an abort cancels the stream at once (a read that
+ * would otherwise wait forever on a stalled source ends) and the iteration throws the reason.
+ */
+export async function* readableChunks(stream: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  signal?.throwIfAborted();
   const reader = stream.getReader();
+  const onAbort = () => void reader.cancel(signal!.reason).catch(() => {});
+  signal?.addEventListener('abort', onAbort, { once: true });
   let done = false;
   try {
     for (;;) {
       const r = await reader.read();
+      signal?.throwIfAborted();
       if (r.done) {
         done = true;
         return;
@@ -13,6 +21,7 @@ export async function* readableChunks(stream: ReadableStream<Uint8Array>): Async
       yield r.value;
     }
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     if (!done) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }

@@ -58,9 +58,24 @@ export function narInfoFingerprint(info: Pick<NarInfo, 'storePath' | 'narHash' |
 
 export type VerifyResult = { ok: true; keyName: string } | { ok: false; reason: string };
 
+/** Checks one ed25519 signature; throwing counts as "does not verify". */
+export type Ed25519Verify = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
+
+let ed25519Verify: Ed25519Verify = (signature, message, key) => ed25519.verify(signature, message, key);
+
+/**
+ * Replaces the portable verifier (Node's crypto checks ~20x faster, which matters for closures of
+ * thousands of paths). Returns the one it replaced.
+ */
+export function setEd25519Verifier(verify: Ed25519Verify): Ed25519Verify {
+  const previous = ed25519Verify;
+  ed25519Verify = verify;
+  return previous;
+}
+
 function verifies(signature: Uint8Array, message: Uint8Array, key: Uint8Array): boolean {
   try {
-    return ed25519.verify(signature, message, key);
+    return ed25519Verify(signature, message, key);
   } catch {
     // A key or signature that is no curve point cannot verify anything.
     return false;

@@ -170,7 +170,7 @@ async function* resumableBody(resolved: ResolvedPath, first: ReadableStream<Uint
   for (let resumes = 0; ; resumes++) {
     let broken: string;
     try {
-      for await (const chunk of readableChunks(body)) {
+      for await (const chunk of readableChunks(body, signal)) {
         received += chunk.length;
         yield chunk;
       }
