@@ -10,7 +10,8 @@ export interface WrittenBlock {
 }
 
 interface InFlight {
-  packed: Promise<Uint8Array>;
+  /** Null for a mark, which only records the position. */
+  packed: Promise<Uint8Array> | null;
   raw: Uint8Array;
   slot: WrittenBlock;
 }
@@ -41,6 +42,13 @@ export class BlockPipeline {
     return slot;
   }
 
+  /** A slot that gets the position the next block will be written at (a file's start, even when all its blocks are holes). */
+  mark(): WrittenBlock {
+    const slot: WrittenBlock = { start: this.position, sizeWord: 0 };
+    if (this.queue.length > 0) this.queue.push({ packed: null, raw: new Uint8Array(0), slot });
+    return slot;
+  }
+
   /** Waits for and writes everything queued. */
   async drain(): Promise<void> {
     while (this.queue.length > 0) await this.writeOldest();
@@ -57,9 +65,10 @@ export class BlockPipeline {
 
   private async writeOldest(): Promise<void> {
     const { packed, raw, slot } = this.queue.shift()!;
+    slot.start = this.position;
+    if (packed === null) return;
     const out = await packed;
     const keep = out.length < raw.length;
-    slot.start = this.position;
     slot.sizeWord = keep ? out.length : raw.length | BLOCK_UNCOMPRESSED;
     await this.sink.write(keep ? out : raw);
     this.position += keep ? out.length : raw.length;

@@ -1,22 +1,25 @@
 import type { DataSource } from '../io/data-source.ts';
 import type { ImageFile } from '../image/tree.ts';
 import type { BlockPipeline, WrittenBlock } from './block-pipeline.ts';
-import { ContentHash, fileBlocks, isZeroBlock, sameBytes } from './file-blocks.ts';
+import { contentKey, fileBlocks, isZeroBlock, sameBytes } from './file-blocks.ts';
 import { NO_FRAGMENT } from './format.ts';
 import { LeBuilder } from './le-builder.ts';
 
 /** Where a regular file's data lies in the image. */
 export interface FileLayout {
   size: number;
+  /** Where the blocks begin (a mark in the block pipeline). */
+  start: WrittenBlock;
   /** One per full or last partial block; null for an all-zero block (a hole). */
   blocks: (WrittenBlock | null)[];
-  /** Bytes in holes (the extended inode records them). */
+  /** Bytes in holes, as mksquashfs counts them for the extended inode: at most size - 1. */
   holes: number;
   fragment: number;
   offset: number;
 }
 
-const EMPTY: FileLayout = { size: 0, blocks: [], holes: 0, fragment: NO_FRAGMENT, offset: 0 };
+const NOWHERE: WrittenBlock = { start: 0, sizeWord: 0 };
+const EMPTY: FileLayout = { size: 0, start: NOWHERE, blocks: [], holes: 0, fragment: NO_FRAGMENT, offset: 0 };
 
 /**
  * Writes file data as mksquashfs does by default: files smaller than a block are packed into
@@ -49,39 +52,43 @@ export class DataWriter {
     this.layouts.set(file, file.data.size === 0 ? EMPTY : await this.place(file.data, path));
   }
 
+  /**
+   * Duplicate candidates share the size and the digest of the first block (the whole file when it is
+   * smaller than a block), so a large file is read once unless a candidate turns up.
+   */
   private async place(data: DataSource, path: string): Promise<FileLayout> {
-    const small = data.size < this.blockSize;
-    const hash = new ContentHash();
-    // A small file is held whole (it goes to a fragment); a large one is read twice, never held.
-    let bytes: Uint8Array | undefined;
-    for await (const block of fileBlocks(data, this.blockSize, path)) {
-      hash.update(block);
-      if (small) bytes = block;
+    const blocks = fileBlocks(data, this.blockSize, path);
+    try {
+      const first = (await blocks.next()).value as Uint8Array;
+      const key = `${data.size}:${contentKey(first)}`;
+      const candidates = this.byContent.get(key) ?? [];
+      for (const c of candidates) if (await sameBytes(c.data, data, this.blockSize, path)) return c.layout;
+      const layout = data.size < this.blockSize ? await this.addFragment(first) : await this.addBlocks(first, blocks, data.size);
+      candidates.push({ data, layout });
+      this.byContent.set(key, candidates);
+      return layout;
+    } finally {
+      await blocks.return(undefined);
     }
-    const key = `${data.size}:${hash.digest()}`;
-    const candidates = this.byContent.get(key) ?? [];
-    for (const c of candidates) if (await sameBytes(c.data, data, this.blockSize, path)) return c.layout;
-
-    const layout = small ? await this.addFragment(bytes!) : await this.addBlocks(data, path);
-    candidates.push({ data, layout });
-    this.byContent.set(key, candidates);
-    return layout;
   }
 
-  private async addBlocks(data: DataSource, path: string): Promise<FileLayout> {
+  private async addBlocks(first: Uint8Array, rest: AsyncIterable<Uint8Array>, size: number): Promise<FileLayout> {
+    const start = this.pipeline.mark();
     const blocks: (WrittenBlock | null)[] = [];
     let holes = 0;
-    for await (const block of fileBlocks(data, this.blockSize, path)) {
+    const add = async (block: Uint8Array) => {
       const hole = isZeroBlock(block);
       if (hole) holes += block.length;
       blocks.push(hole ? null : await this.pipeline.submit(block));
-    }
-    return { size: data.size, blocks, holes, fragment: NO_FRAGMENT, offset: 0 };
+    };
+    await add(first);
+    for await (const block of rest) await add(block);
+    return { size, start, blocks, holes: Math.min(holes, size - 1), fragment: NO_FRAGMENT, offset: 0 };
   }
 
   private async addFragment(bytes: Uint8Array): Promise<FileLayout> {
     if (this.fragmentFill + bytes.length > this.blockSize) await this.flushFragment();
-    const layout = { size: bytes.length, blocks: [], holes: 0, fragment: this.fragments.length, offset: this.fragmentFill };
+    const layout = { size: bytes.length, start: NOWHERE, blocks: [], holes: 0, fragment: this.fragments.length, offset: this.fragmentFill };
     this.fragment.set(bytes, this.fragmentFill);
     this.fragmentFill += bytes.length;
     return layout;
@@ -112,8 +119,3 @@ export class DataWriter {
   }
 }
 
-/** The position squashfs stores as a file's start: that of its first stored block. */
-export function layoutStart(l: FileLayout): number {
-  for (const b of l.blocks) if (b !== null) return b.start;
-  return 0;
-}

@@ -52,30 +52,25 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Whether a block is all zero bytes (stored as a hole: size word 0, no data). */
 export function isZeroBlock(block: Uint8Array): boolean {
-  const words = block.byteOffset % 4 === 0 ? new Uint32Array(block.buffer, block.byteOffset, block.length >>> 2) : new Uint32Array(0);
+  const words = block.byteOffset % 4 === 0 ? new Int32Array(block.buffer, block.byteOffset, block.length >>> 2) : new Int32Array(0);
   for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
   for (let i = words.length * 4; i < block.length; i++) if (block[i] !== 0) return false;
   return true;
 }
 
 /** A fast non-cryptographic digest that picks duplicate candidates; candidates are then compared byte for byte. */
-export class ContentHash {
-  private a = 0x811c9dc5;
-  private b = 0x9747b28c;
-
-  update(bytes: Uint8Array): void {
-    let a = this.a;
-    let b = this.b;
-    for (let i = 0; i < bytes.length; i++) {
-      const v = bytes[i]!;
-      a = Math.imul(a ^ v, 0x01000193);
-      b = Math.imul(b + v, 0x5bd1e995) ^ (b >>> 13);
-    }
-    this.a = a;
-    this.b = b;
+export function contentKey(bytes: Uint8Array): string {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  const words = bytes.byteOffset % 4 === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : new Int32Array(0);
+  for (let i = 0; i < words.length; i++) {
+    const v = words[i]!;
+    a = Math.imul(a ^ v, 0x01000193);
+    b = Math.imul(b + v, 0x5bd1e995) ^ (b >>> 13);
   }
-
-  digest(): string {
-    return `${(this.a >>> 0).toString(36)}.${(this.b >>> 0).toString(36)}`;
+  for (let i = words.length * 4; i < bytes.length; i++) {
+    a = Math.imul(a ^ bytes[i]!, 0x01000193);
+    b = Math.imul(b + bytes[i]!, 0x5bd1e995) ^ (b >>> 13);
   }
+  return `${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}`;
 }

@@ -1,7 +1,6 @@
 import type { BinaryString } from '../io/binary-string.ts';
 import { InodeType } from './format.ts';
 import type { FileLayout } from './data-writer.ts';
-import { layoutStart } from './data-writer.ts';
 import { LeBuilder } from './le-builder.ts';
 import type { MetadataRef } from './metadata-writer.ts';
 
@@ -21,7 +20,7 @@ function header(b: LeBuilder, type: number, base: InodeBase): LeBuilder {
 
 export function fileInode(base: InodeBase, l: FileLayout): Uint8Array {
   const b = new LeBuilder();
-  const start = layoutStart(l);
+  const start = l.start.start;
   if (start < U32 && l.size < U32) {
     header(b, InodeType.file, base).u32(start).u32(l.fragment).u32(l.offset).u32(l.size);
   } else {
