@@ -10,7 +10,8 @@ import { nodeFromDisk, treeFromDisk } from '../node/fs-tree.ts';
 import { createFileSink } from '../node/file-sink.ts';
 import { useNodeCodecs } from '../node/codec-wasm.ts';
 import { createNodeCodecPool } from '../node/codec-pool.ts';
-import { writeSquashfs, SquashfsError, type SquashfsOptions } from '../core/squashfs/squashfs-writer.ts';
+import { writeSquashfs, SquashfsError, type BlockCompress, type SquashfsOptions } from '../core/squashfs/squashfs-writer.ts';
+import { zlibSync } from 'fflate';
 import { newDir, walk, type ImageDir } from '../core/image/tree.ts';
 import { binaryToText } from '../core/io/binary-string.ts';
 import { bytesSource, type DataSource } from '../core/io/data-source.ts';
@@ -395,4 +396,43 @@ test('a file over 4 GiB (all holes) gets the extended inode with the sparse coun
   // With no block stored, the start is where data would go: after the superblock and zstd's options.
   assert.match(stat, /Blocks start: 102\nBlock count: 4097\n/);
   assert.equal(await sh('rdsquashfs', ['-c', '/next', img]), 'a file after the big one\n');
+});
+
+test('blocks finishing out of order on a slow, uneven compressor still land in order: same bytes as in-thread', async () => {
+  const tree = treeFromDisk(join(src, 'data'));
+  const plain = new MemorySeekable();
+  await writeSquashfs(tree, plain, { blockSize: BS, compression: { codec: 'gzip' } });
+  let calls = 0;
+  const uneven: BlockCompress = async (data) => {
+    // Later blocks often finish first.
+    await new Promise((r) => setTimeout(r, (calls++ * 7) % 11));
+    return zlibSync(data, { level: 9 });
+  };
+  const progress: number[] = [];
+  const shuffled = new MemorySeekable();
+  await writeSquashfs(tree, shuffled, {
+    blockSize: BS,
+    compression: { codec: 'gzip' },
+    compress: { data: uneven, metadata: uneven },
+    maxInFlight: 8,
+    onProgress: (done, total) => progress.push(done / total),
+  });
+  assert.ok(calls > 10, `${calls} blocks compressed`);
+  assert.deepEqual(shuffled.bytes, plain.bytes);
+  assert.equal(progress.at(-1), 1);
+  assert.deepEqual(progress, [...progress].sort((a, b) => a - b));
+});
+
+test('a compressor failure rejects the write with that error and the file sink leaves nothing', async () => {
+  let calls = 0;
+  const failing: BlockCompress = async (data) => {
+    if (++calls === 3) throw new Error('worker died on block 3');
+    return zlibSync(data);
+  };
+  const tree = treeFromDisk(join(src, 'data'));
+  await assert.rejects(
+    writeImage('failing.img', tree, { blockSize: BS, compression: { codec: 'gzip' }, compress: { data: failing, metadata: failing }, maxInFlight: 4 }),
+    /worker died on block 3/,
+  );
+  assert.deepEqual(readdirSync(tmp).filter((n) => n.includes('failing')), []);
 });

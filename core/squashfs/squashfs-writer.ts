@@ -1,5 +1,5 @@
 import type { CodecPool } from '../codec/pool.ts';
-import { sortedEntries, walk, type ImageDir, type ImageNode } from '../image/tree.ts';
+import { sortedEntries, treeDataSize, walk, type ImageDir, type ImageNode } from '../image/tree.ts';
 import { binaryToText, type BinaryString } from '../io/binary-string.ts';
 import type { SeekableSink } from '../io/sink.ts';
 import { BlockPipeline } from './block-pipeline.ts';
@@ -36,6 +36,8 @@ export interface SquashfsOptions {
   pool?: CodecPool;
   /** Blocks compressed ahead of the one being written; default twice the pool size, 1 without a pool. */
   maxInFlight?: number;
+  /** Called after each file's data is placed: bytes of file data done so far and in all. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 const DEFAULT_BLOCK_SIZE = 1 << 20;
@@ -72,7 +74,14 @@ export async function writeSquashfs(root: ImageDir, sink: SeekableSink, opts: Sq
 
   const pipeline = new BlockPipeline(sink, compress.data, opts.maxInFlight ?? (opts.pool ? opts.pool.size * 2 : 1), head.length);
   const data = new DataWriter(pipeline, blockSize);
-  for (const { path, node } of walk(root)) if (node.kind === 'file') await data.add(node, shown(path));
+  const total = treeDataSize(root);
+  let done = 0;
+  for (const { path, node } of walk(root)) {
+    if (node.kind !== 'file') continue;
+    await data.add(node, shown(path));
+    done += node.data.size;
+    opts.onProgress?.(done, total);
+  }
   await data.finish();
 
   const inodes = new MetadataWriter(compress.metadata);
