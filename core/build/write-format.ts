@@ -35,7 +35,7 @@ export function compressorFor(config: BuildConfig, pool: () => CodecPool | undef
     case 'xz':
       return xzCompressor({ preset: config.xzPreset, blockSize: config.xzBlockSize, pool: pool() });
     case 'zstd':
-      return zstdCompressor(19);
+      return zstdCompressor(19, { pool: pool() });
   }
 }
 
