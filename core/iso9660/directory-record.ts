@@ -1,5 +1,6 @@
 import { both16, both32, putShortDate, SECTOR } from './both-endian.ts';
 import { ceEntry, CE_SIZE } from './rock-ridge.ts';
+import { concatBytes as concat } from '../io/bytes.ts';
 
 export const FLAG_DIR = 0x02;
 export const FLAG_MULTI_EXTENT = 0x80;
@@ -28,15 +29,6 @@ function sum(parts: Uint8Array[]): number {
   return parts.reduce((n, p) => n + p.length, 0);
 }
 
-function concat(parts: Uint8Array[], size = sum(parts)): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function encodeRecord(spec: RecordSpec, susp: Uint8Array[], epoch: number): Uint8Array {
   const idLen = spec.id.length;

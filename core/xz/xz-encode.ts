@@ -2,16 +2,8 @@
 import type { Codecs } from '../codec/wasm-codecs.ts';
 import { CHECK_SIZE, LzmaCoder, LZMA_STREAM_END, XZ_INCOMPRESSIBLE, expectOk, type EncoderOptions } from './liblzma.ts';
 import { XzError, lzmaRetMessage } from './xz-error.ts';
+import { concatBytes as concat } from '../io/bytes.ts';
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Runs `coder` over all of `data` to the end; returns the last lzma_ret and everything it wrote. */
 function codeAll(coder: LzmaCoder, data: Uint8Array): { ret: number; parts: Uint8Array[]; total: number } {
