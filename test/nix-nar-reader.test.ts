@@ -277,7 +277,7 @@ const nameArb = fc
   .map((b) => bytesToBinary(b.map((x) => (x === 0 || x === 0x2f ? 0x61 : x))))
   .filter((n) => n !== '.' && n !== '..');
 const leafArb: fc.Arbitrary<NarNode> = fc.oneof(
-  fc.record({ type: fc.constant('regular' as const), contents: fc.uint8Array({ maxLength: 40 }), executable: fc.boolean() }),
+  fc.record({ type: fc.constant('regular' as const), contents: fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 2000, maxLength: 6000 })), executable: fc.boolean() }),
   fc.record({ type: fc.constant('symlink' as const), target: nameArb }),
 );
 const treeArb: fc.Arbitrary<NarNode> = fc.letrec<{ node: NarNode }>((tie) => ({
@@ -306,7 +306,8 @@ function contentsInOrder(node: NarNode): Uint8Array[] {
 
 test('property: random valid trees round-trip through the NAR writer and readNar', async () => {
   await fc.assert(
-    fc.asyncProperty(treeArb, fc.integer({ min: 1, max: 64 }), async (tree, chunkSize) => {
+    // Small chunks make every window span many; big ones (around the 8 KiB window) exercise reading a split chunk in place.
+    fc.asyncProperty(treeArb, fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 4000, max: 20000 })), async (tree, chunkSize) => {
       const sorted = sortedTree(tree);
       const nar = writeNar(sorted);
       const got = await entriesOf(nar, chunkSize);
