@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtureCache, type Fixture } from './helpers/fixtures.ts';
+import { fixtureCache, fixtureConfig, type Fixture } from './helpers/fixtures.ts';
 import { run, runCli, sh, ROOT } from './helpers/cli.ts';
 
 let fx: Fixture;
@@ -15,15 +15,7 @@ before(async () => {
 });
 after(() => rm(tmp, { recursive: true, force: true }));
 
-function config(extra: Record<string, unknown> = {}) {
-  return {
-    format: 'tarball',
-    substituters: [fx.caches.xz],
-    trustedPublicKeys: [fx.publicKey],
-    storeContents: [{ object: fx.paths.toplevel, symlink: '/run/current-system' }],
-    ...extra,
-  };
-}
+const config = (extra: Record<string, unknown> = {}) => fixtureConfig(fx, extra);
 
 async function writeConfig(name: string, cfg: unknown): Promise<string> {
   const p = join(tmp, `${name}.json`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtureCache, type Fixture } from './helpers/fixtures.ts';
+import { fixtureCache, fixtureConfig, type Fixture } from './helpers/fixtures.ts';
 import { runCli, sh } from './helpers/cli.ts';
 import { nix, NIX_ENV } from './helpers/nix.ts';
 
@@ -19,11 +19,7 @@ before(async () => {
 after(() => rm(tmp, { recursive: true, force: true }));
 
 function config(extra: Record<string, unknown> = {}) {
-  return {
-    format: 'tarball',
-    substituters: [fx.caches.xz],
-    trustedPublicKeys: [fx.publicKey],
-    storeContents: [{ object: fx.paths.toplevel, symlink: '/run/current-system' }],
+  return fixtureConfig(fx, {
     contents: [
       { source: `${fx.paths.kernel}/bzImage`, target: '/boot/bzImage' },
       { text: '24.05-fixture', target: '/etc/nixos-version' },
@@ -31,7 +27,7 @@ function config(extra: Record<string, unknown> = {}) {
     ],
     compression: 'none',
     ...extra,
-  };
+  });
 }
 
 async function build(name: string, cfg: object, cacheDir = join(tmp, 'nar-cache')) {

@@ -97,3 +97,14 @@ export function fixtureCache(): Promise<Fixture> {
   })();
   return cached;
 }
+
+/** A tarball config over the fixture's signed xz cache, for its toplevel, with `extra` on top. */
+export function fixtureConfig(fx: Fixture, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    format: 'tarball',
+    substituters: [fx.caches.xz],
+    trustedPublicKeys: [fx.publicKey],
+    storeContents: [{ object: fx.paths.toplevel, symlink: '/run/current-system' }],
+    ...extra,
+  };
+}
