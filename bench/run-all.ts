@@ -15,6 +15,8 @@ const ARGS: Record<string, { quick: string[]; full: string[] }> = {
   'browser.ts': { quick: ['16'], full: ['64'] },
   'e2e-tarball.ts': { quick: ['--quick'], full: [] },
   'scale.ts': { quick: ['--quick'], full: [] },
+  'squashfs.ts': { quick: ['50', 'gzip', 'zstd'], full: [] },
+  'iso.ts': { quick: ['100'], full: ['300'] },
   'tar.ts': { quick: ['60'], full: ['300'] },
   'xz.ts': { quick: ['50'], full: ['200'] },
 };
