@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { tarStream, tarSize } from '../core/tar/tar-writer.ts';
 import { TarError } from '../core/tar/tar-error.ts';
-import { AHEAD_FILES, SMALL_FILE } from '../core/tar/read-ahead.ts';
+import { AHEAD_FILES, SMALL_FILE } from '../core/io/read-ahead.ts';
 import { newDir, type ImageDir } from '../core/image/tree.ts';
 import { textToBinary, type BinaryString } from '../core/io/binary-string.ts';
 import { bytesSource, type DataSource } from '../core/io/data-source.ts';

@@ -1,7 +1,7 @@
 import { walk, type ImageDir, type ImageNode } from '../image/tree.ts';
 import type { BinaryString } from '../io/binary-string.ts';
 import { binaryToText } from '../io/binary-string.ts';
-import { readAhead } from './read-ahead.ts';
+import { readAhead } from '../io/read-ahead.ts';
 import { TarError } from './tar-error.ts';
 import { BLOCK, RECORD, headerSize, putHeaders, type HeaderFields } from './tar-header.ts';
 
@@ -120,7 +120,7 @@ export async function* tarStream(root: ImageDir, opts: TarOptions = {}): AsyncGe
   checkMtime(mtime);
   const out = new Batcher();
   let total = 0;
-  for (const { path, node, data } of readAhead(walk(root))) {
+  for (const { item: { path, node }, data } of readAhead(walk(root), (e) => (e.node.kind === 'file' ? e.node.data : undefined))) {
     const fields = memberFields(path, node, mtime);
     const size = headerSize(fields);
     const { buffer, at } = out.reserve(size);

@@ -1,5 +1,4 @@
-import type { WalkEntry } from '../image/tree.ts';
-import type { DataSource } from '../io/data-source.ts';
+import type { DataSource } from './data-source.ts';
 
 /**
  * Small files are read a few at a time ahead of the writer: each file's open, read and close
@@ -11,7 +10,8 @@ export const AHEAD_FILES = 32;
 const AHEAD_BYTES = 8 * 1024 * 1024;
 const AHEAD_ENTRIES = 4096;
 
-export interface Member extends WalkEntry {
+export interface Prefetched<T> {
+  item: T;
   /**
    * A small file's chunks, already being read (at most one chunk past its size, for the writer to
    * see a lie). Kept as yielded: a source must not reuse a chunk's buffer once it has yielded it.
@@ -30,36 +30,41 @@ async function collect(source: DataSource): Promise<Uint8Array[]> {
   return chunks;
 }
 
-/** The entries in order, small files' data started early: at most AHEAD_FILES files and AHEAD_BYTES ahead. */
-export function* readAhead(entries: Iterator<WalkEntry>): Generator<Member> {
-  const queue: Member[] = [];
+/**
+ * The items in order, with the data of small files (`sourceOf` says which DataSource an item has)
+ * started early: at most AHEAD_FILES files and AHEAD_BYTES ahead.
+ */
+export function* readAhead<T>(items: Iterator<T>, sourceOf: (item: T) => DataSource | undefined): Generator<Prefetched<T>> {
+  const queue: { entry: Prefetched<T>; size: number }[] = [];
   let files = 0;
   let bytes = 0;
   let ended = false;
   for (;;) {
     while (!ended && files < AHEAD_FILES && bytes < AHEAD_BYTES && queue.length < AHEAD_ENTRIES) {
-      const next = entries.next();
+      const next = items.next();
       if (next.done) {
         ended = true;
         break;
       }
-      const member: Member = next.value;
-      const { node } = member;
-      if (node.kind === 'file' && node.data.size <= SMALL_FILE) {
-        member.data = collect(node.data);
+      const entry: Prefetched<T> = { item: next.value };
+      const source = sourceOf(next.value);
+      let size = 0;
+      if (source !== undefined && source.size <= SMALL_FILE) {
+        entry.data = collect(source);
         // a failure is thrown where the writer awaits it; until then (or if it never does) it is not unhandled
-        member.data.catch(() => {});
+        entry.data.catch(() => {});
         files++;
-        bytes += node.data.size;
+        size = source.size;
+        bytes += size;
       }
-      queue.push(member);
+      queue.push({ entry, size });
     }
-    const member = queue.shift();
-    if (member === undefined) return;
-    if (member.data !== undefined && member.node.kind === 'file') {
+    const head = queue.shift();
+    if (head === undefined) return;
+    if (head.entry.data !== undefined) {
       files--;
-      bytes -= member.node.data.size;
+      bytes -= head.size;
     }
-    yield member;
+    yield head.entry;
   }
 }
