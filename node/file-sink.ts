@@ -2,38 +2,36 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { SeekableSink } from '../core/io/sink.ts';
 
-/**
- * Writes to a temporary name beside `path` and renames it over `path` only on close(),
- * so a failed or interrupted build never leaves a half-written file under the output name.
- */
-export async function createFileSink(path: string): Promise<SeekableSink> {
-  const temp = join(dirname(path), `.${basename(path)}.part-${process.pid}-${Date.now().toString(36)}`);
+/** A file written under `temp`, fsynced and renamed to `final` only by commit(); abort() deletes it. */
+export interface AtomicFile {
+  write(chunk: Uint8Array): Promise<void>;
+  writeAt(offset: number, bytes: Uint8Array): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export async function openAtomicFile(temp: string, final: string): Promise<AtomicFile> {
   const handle = await open(temp, 'wx', 0o644);
-  let position = 0;
+  let size = 0;
   let finished = false;
+  const writeAll = async (bytes: Uint8Array, position: number) => {
+    for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
+  };
   return {
     async write(chunk) {
-      let done = 0;
-      while (done < chunk.length) {
-        const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position);
-        done += bytesWritten;
-        position += bytesWritten;
-      }
+      await writeAll(chunk, size);
+      size += chunk.length;
     },
     async writeAt(offset, bytes) {
-      if (offset + bytes.length > position) throw new Error(`writeAt past the end of ${path}`);
-      let done = 0;
-      while (done < bytes.length) {
-        const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, offset + done);
-        done += bytesWritten;
-      }
+      if (offset + bytes.length > size) throw new Error(`writeAt past the end of ${final}`);
+      await writeAll(bytes, offset);
     },
-    async close() {
+    async commit() {
       if (finished) return;
       finished = true;
       await handle.sync();
       await handle.close();
-      await rename(temp, path);
+      await rename(temp, final);
     },
     async abort() {
       if (finished) return;
@@ -42,4 +40,13 @@ export async function createFileSink(path: string): Promise<SeekableSink> {
       await unlink(temp).catch(() => {});
     },
   };
+}
+
+/**
+ * Writes to a temporary name beside `path` and renames it over `path` only on close(),
+ * so a failed or interrupted build never leaves a half-written file under the output name.
+ */
+export async function createFileSink(path: string): Promise<SeekableSink> {
+  const file = await openAtomicFile(join(dirname(path), `.${basename(path)}.part-${process.pid}-${Date.now().toString(36)}`), path);
+  return { write: file.write, writeAt: file.writeAt, close: file.commit, abort: file.abort };
 }

@@ -1,7 +1,8 @@
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NarCache } from '../core/store/nar-cache.ts';
 import { openRandomAccess } from './fs-random-access.ts';
+import { openAtomicFile } from './file-sink.ts';
 
 /**
  * The NAR cache as a directory of `<nix32 NarHash>.nar` files. Entries are written under a
@@ -28,26 +29,7 @@ export function narCacheDir(dir: string): NarCache {
       await ready;
       const final = entry(key);
       const temp = join(dir, `.${key}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-      const handle = await open(temp, 'wx', 0o644);
-      let done = false;
-      return {
-        async write(chunk) {
-          let at = 0;
-          while (at < chunk.length) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
-        },
-        async commit() {
-          done = true;
-          await handle.sync();
-          await handle.close();
-          await rename(temp, final);
-        },
-        async abort() {
-          if (done) return;
-          done = true;
-          await handle.close().catch(() => {});
-          await unlink(temp).catch(() => {});
-        },
-      };
+      return openAtomicFile(temp, final);
     },
     async remove(key) {
       await unlink(entry(key)).catch((e: NodeJS.ErrnoException) => {
