@@ -5,12 +5,13 @@ import type { CodecPool } from '../codec/pool.ts';
 import { narTree } from '../image/store-tree.ts';
 import { addPath, newDir, type ImageDir, type ImageNode } from '../image/tree.ts';
 import { textToBinary } from '../io/binary-string.ts';
+import { concatBytes } from '../io/bytes.ts';
 import { bytesSource, type DataSource, type RandomAccess } from '../io/data-source.ts';
 import type { ByteSink, SeekableSink } from '../io/sink.ts';
 import { closureOf } from '../nix/closure.ts';
 import { registrationText } from '../nix/registration.ts';
 import { parsePublicKey } from '../nix/signature.ts';
-import { DEFAULT_STORE_DIR, parseStorePath, storePathOf } from '../nix/store-path.ts';
+import { DEFAULT_STORE_DIR, storePathOf } from '../nix/store-path.ts';
 import type { NarCache } from '../store/nar-cache.ts';
 import { fetchNar, type StoredNar } from '../store/nar-fetch.ts';
 import { ConfigError, type BuildConfig, type ContentSource } from './config.ts';
@@ -201,7 +202,6 @@ async function addStore(root: ImageDir, closure: string[], prefix: string, store
   if (prefix !== '') addPath(root, prefix, newDir(0o755));
   for (const p of closure) {
     const base = p.slice(p.lastIndexOf('/') + 1);
-    parseStorePath(p);
     addPath(root, prefix === '' ? base : `${prefix}/${base}`, await storeRoot(p));
   }
   addPath(root, 'nix-path-registration', { kind: 'file', mode: 0o444, data: bytesSource(new TextEncoder().encode(registration)) });
@@ -247,11 +247,7 @@ async function fetchAll(paths: ResolvedPath[], narCache: NarCache, opts: BuildOp
 }
 
 async function readAll(data: DataSource): Promise<Uint8Array> {
-  const out = new Uint8Array(data.size);
-  let at = 0;
-  for await (const chunk of data.stream()) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  const parts: Uint8Array[] = [];
+  for await (const chunk of data.stream()) parts.push(chunk);
+  return concatBytes(parts);
 }

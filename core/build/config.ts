@@ -239,9 +239,8 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
 }
 
 function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, system: string): IsoConfig {
-  const o: Obj = v === undefined ? {} : isObj(v) ? v : (() => {
-    throw new ConfigError('iso', 'must be an object');
-  })();
+  if (v !== undefined && !isObj(v)) throw new ConfigError('iso', 'must be an object');
+  const o: Obj = v ?? {};
   onlyKeys(o, 'iso', ISO_KEYS);
   const bootable = bool(o, 'bootable', 'iso.bootable') ?? false;
   const efiBootable = bool(o, 'efiBootable', 'iso.efiBootable') ?? false;

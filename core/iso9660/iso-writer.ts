@@ -1,4 +1,5 @@
 import type { ImageDir } from '../image/tree.ts';
+import { concatBytes } from '../io/bytes.ts';
 import { readAhead } from '../io/read-ahead.ts';
 import { binaryToText } from '../io/binary-string.ts';
 import { bytesSource } from '../io/data-source.ts';
@@ -65,12 +66,7 @@ async function* fileData(layout: IsoLayout, f: PlacedFile, prefetched: Promise<U
   if (f.bootInfo) {
     const parts: Uint8Array[] = [];
     for await (const chunk of f.file.data.stream()) parts.push(chunk);
-    const whole = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      whole.set(p, at);
-      at += p.length;
-    }
+    const whole = concatBytes(parts);
     if (whole.length !== size) throw new IsoWriteError(`boot image ${shown} has ${whole.length} bytes, expected ${size}`);
     yield patchBootInfoTable(whole, f.lba, layout.pvdLba);
   } else {

@@ -4,7 +4,7 @@ import { decompressorFor } from '../cache/decompress.ts';
 import { readNar, type NarEntry } from '../nix/nar-reader.ts';
 import { createSha256 } from '../nix/sha256.ts';
 import { nix32Encode } from '../nix/nix32.ts';
-import type { NixHash } from '../nix/hash.ts';
+import { hashEquals, type NixHash } from '../nix/hash.ts';
 import { sharedOpener, type RandomAccess } from '../io/data-source.ts';
 import { randomAccessChunks, readableChunks } from '../io/streams.ts';
 import type { NarCache, NarCacheWriter } from './nar-cache.ts';
@@ -38,10 +38,6 @@ export function narCacheKey(narHash: NixHash): string {
   return nix32Encode(narHash.digest);
 }
 
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 async function* tap(input: AsyncIterable<Uint8Array>, sink: (chunk: Uint8Array) => void | Promise<void>): AsyncGenerator<Uint8Array> {
   for await (const chunk of input) {
     await sink(chunk);
@@ -66,7 +62,7 @@ async function verifyNar(storePath: string, nar: AsyncIterable<Uint8Array>, expe
   }
   if (size !== expected.narSize) throw new NarVerificationError(storePath, `NarSize mismatch: the narinfo says ${expected.narSize} bytes, the NAR has ${size}`);
   const got = hash.digest();
-  if (hex(got) !== hex(expected.narHash.digest)) {
+  if (!hashEquals({ algo: 'sha256', digest: got }, expected.narHash)) {
     throw new NarVerificationError(storePath, `NarHash mismatch: the narinfo says sha256:${nix32Encode(expected.narHash.digest)}, the NAR hashes to sha256:${nix32Encode(got)}`);
   }
   return entries;
@@ -143,7 +139,7 @@ async function downloadInto(resolved: ResolvedPath, writer: NarCacheWriter, opts
   }
   if (info.fileHash !== undefined) {
     const got = fileHash.digest();
-    if (hex(got) !== hex(info.fileHash.digest)) {
+    if (!hashEquals({ algo: 'sha256', digest: got }, info.fileHash)) {
       throw new NarVerificationError(info.storePath, `FileHash mismatch: the narinfo says sha256:${nix32Encode(info.fileHash.digest)}, the download hashes to sha256:${nix32Encode(got)}`);
     }
   }
