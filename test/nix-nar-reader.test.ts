@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { readNar, narHashingTap, NarError, type NarEntry } from '../core/nix/nar-reader.ts';
 import { nix32Encode } from '../core/nix/nix32.ts';
 import { binaryToBytes, bytesToBinary, type BinaryString } from '../core/io/binary-string.ts';
-import { concat, narNodeParts, narStr, sortedTree, writeNar, type NarNode } from './helpers/nar-builder.ts';
+import { concatBytes as concat } from '../core/io/bytes.ts';
+import { narNodeParts, narStr, sortedTree, writeNar, type NarNode } from './helpers/nar-builder.ts';
 import { NIX_ENV } from './helpers/nix.ts';
 
 const env = { ...process.env, ...NIX_ENV };

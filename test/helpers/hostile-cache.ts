@@ -11,7 +11,8 @@ import { nix32Encode } from '../../core/nix/nix32.ts';
 import { parseSecretKey, signFingerprint } from '../../core/nix/signature.ts';
 import { binaryToBytes } from '../../core/io/binary-string.ts';
 import type { Fixture } from './fixtures.ts';
-import { concat, narNodeParts, narStr, writeNar, type NarNode } from './nar-builder.ts';
+import { concatBytes as concat } from '../../core/io/bytes.ts';
+import { narNodeParts, narStr, writeNar, type NarNode } from './nar-builder.ts';
 
 export interface HostileCache {
   /** The broken cache's directory. */

@@ -1,5 +1,6 @@
 // A test-side NAR writer, written from the format description, to craft valid and hostile archives.
 import { binaryToBytes, type BinaryString } from '../../core/io/binary-string.ts';
+import { concatBytes } from '../../core/io/bytes.ts';
 
 export type NarNode =
   | { type: 'regular'; contents: Uint8Array; executable?: boolean }
@@ -12,16 +13,6 @@ export function narStr(s: string | Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + Math.ceil(bytes.length / 8) * 8);
   new DataView(out.buffer).setBigUint64(0, BigInt(bytes.length), true);
   out.set(bytes, 8);
-  return out;
-}
-
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
   return out;
 }
 
@@ -47,7 +38,7 @@ export function narNodeParts(node: NarNode, parts: Uint8Array[] = []): Uint8Arra
 }
 
 export function writeNar(node: NarNode): Uint8Array {
-  return concat(narNodeParts(node, [narStr('nix-archive-1')]));
+  return concatBytes(narNodeParts(node, [narStr('nix-archive-1')]));
 }
 
 /** Sorts every directory's entries by name bytes, as a valid NAR needs. */

@@ -15,7 +15,7 @@ import { narInfoFingerprint, signFingerprint, type SecretKey } from '../../core/
 import { encodeXzStream } from '../../core/xz/xz-encode.ts';
 import { useNodeCodecs } from '../../node/codec-wasm.ts';
 import { ROOT } from './cli.ts';
-import { narNodeParts, narStr, sortedTree, type NarNode } from './nar-builder.ts';
+import { sortedTree, writeNar, type NarNode } from './nar-builder.ts';
 
 export interface SyntheticOptions {
   /** Store paths, the toplevel included. */
@@ -155,16 +155,6 @@ function pathTree(opts: Required<SyntheticOptions>, i: number, name: string, ref
   return { node: sortedTree({ type: 'directory', entries: top }), files: opts.filesPerPath };
 }
 
-function concatParts(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 async function generate(dir: string, opts: Required<SyntheticOptions>): Promise<SyntheticCache> {
   const random = rng(opts.seed);
   const keys = syntheticKey(opts.seed);
@@ -185,7 +175,7 @@ async function generate(dir: string, opts: Required<SyntheticOptions>): Promise<
     references[paths[i]!] = refs;
     const tree = pathTree(opts, i, names[i]!, refs, random);
     files += tree.files;
-    const nar = concatParts([narStr('nix-archive-1'), ...narNodeParts(tree.node)]);
+    const nar = writeNar(tree.node);
     const file = xz ? encodeXzStream(xz, nar, { preset: 0, check: 'crc64' }) : nar;
     const narHash = { algo: 'sha256' as const, digest: sha256(nar) };
     const fileHash = xz ? sha256(file) : narHash.digest;
