@@ -11,31 +11,14 @@ trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 store="$work/store"
 key=nix-imager-demo-1
 
-export NIX_REMOTE=
-export NIX_CONFIG='build-users-group =
-sandbox = false
-experimental-features = nix-command
-substituters =
-require-sigs = false'
+. "$repo/test/fixtures/nix-env.sh"
 
 mkdir -p "$work/busybox-dir/bin"
 cp /bin/busybox "$work/busybox-dir/bin/busybox"
 cat > "$work/demo.nix" <<'NIX'
-{ busyboxDir }:
+{ busyboxDir, builderNix }:
 let
-  bb = "${builtins.path { path = /. + busyboxDir; name = "busybox-static"; }}/bin/busybox";
-  # The applets go on PATH from a scratch directory, so no output refers to busybox.
-  mk = name: script: derivation {
-    inherit name;
-    system = builtins.currentSystem;
-    builder = bb;
-    args = [ "sh" "-euc" ''
-      ${bb} mkdir -p "$TMPDIR/bin"
-      ${bb} --install -s "$TMPDIR/bin"
-      export PATH="$TMPDIR/bin"
-      ${script}
-    '' ];
-  };
+  inherit (import (/. + builderNix) busyboxDir) mk;
 in rec {
   hello = mk "demo-hello-1.0" ''
     mkdir -p $out/bin $out/share/doc/demo-hello
@@ -60,7 +43,7 @@ in rec {
   '';
 }
 NIX
-toplevel="$(nix-build --store "$store" "$work/demo.nix" -A toplevel --no-out-link --quiet --argstr busyboxDir "$work/busybox-dir")"
+toplevel="$(nix-build --store "$store" "$work/demo.nix" -A toplevel --no-out-link --quiet --argstr busyboxDir "$work/busybox-dir" --argstr builderNix "$repo/test/fixtures/busybox-builder.nix")"
 
 nix-store --generate-binary-cache-key "$key" "$work/$key.sec" "$work/$key.pub"
 rm -rf "$cache"
