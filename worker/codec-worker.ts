@@ -10,9 +10,10 @@ const codecWorkerApi = {
   init(module: WebAssembly.Module): void {
     provideCodecsModule(module);
   },
+  /** `data`'s buffer was transferred here whole: block jobs write their output into it, and it goes back. */
   async compress(job: CodecJob, data: Uint8Array): Promise<Uint8Array> {
-    let out = await runCodecJob(job, data);
-    if (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength) out = new Uint8Array(out);
+    let out = await runCodecJob(job, data, data.buffer as ArrayBuffer);
+    if (out.buffer !== data.buffer && (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength)) out = new Uint8Array(out);
     return transfer(out, [out.buffer]);
   },
 };

@@ -2,12 +2,15 @@
 // written back in input order with a bounded number of blocks in flight.
 import type { CodecJob, CodecPool } from './pool.ts';
 
-/** Cuts the input into blocks of exactly `size` bytes (the last one shorter), each with its own buffer. */
-export async function* cutBlocks(input: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+/**
+ * Cuts the input into blocks of exactly `size` bytes (the last one shorter), each at the start of
+ * its own buffer of `capacity` bytes: room for a codec to write its output in place.
+ */
+export async function* cutBlocks(input: AsyncIterable<Uint8Array>, size: number, capacity = size): AsyncGenerator<Uint8Array> {
   const parts: Uint8Array[] = [];
   let have = 0;
   const take = (n: number): Uint8Array => {
-    const block = new Uint8Array(n);
+    const block = new Uint8Array(new ArrayBuffer(Math.max(n, capacity)), 0, n);
     let at = 0;
     while (at < n) {
       const p = parts[0]!;
@@ -29,9 +32,12 @@ export async function* cutBlocks(input: AsyncIterable<Uint8Array>, size: number)
   if (have > 0) yield take(have);
 }
 
-/** Blocks in flight for a pool: enough to keep every worker busy while the oldest is awaited. */
+/**
+ * Blocks in flight for a pool: one per worker. The next block is cut while they work, so a worker
+ * that finishes finds it ready; more would only hold more blocks in memory.
+ */
 export function inFlightFor(pool: CodecPool, threads?: number): number {
-  return 2 * Math.max(1, Math.min(threads ?? pool.size, pool.size));
+  return Math.max(1, Math.min(threads ?? pool.size, pool.size));
 }
 
 /**
@@ -48,7 +54,7 @@ export async function* compressInOrder(
   };
   for await (const block of blocks) {
     while (pending.length >= maxInFlight) yield await oldest();
-    const result = pool.compress(job, block);
+    const result = pool.compress(job, block, true);
     result.catch(() => undefined); // awaited in order; this only keeps a later failure from going unhandled meanwhile
     pending.push({ result, size: block.length });
   }

@@ -6,8 +6,8 @@ export function createLocalCodecPool(): CodecPool {
   let queue: Promise<unknown> = Promise.resolve();
   return {
     size: 1,
-    compress(job: CodecJob, data: Uint8Array): Promise<Uint8Array> {
-      const result = queue.then(() => runCodecJob(job, data));
+    compress(job: CodecJob, data: Uint8Array, handOver = false): Promise<Uint8Array> {
+      const result = queue.then(() => runCodecJob(job, data, handOver ? data.buffer as ArrayBuffer : undefined));
       queue = result.catch(() => undefined);
       return result;
     },

@@ -20,9 +20,11 @@ export type CodecJob =
 export interface CodecPool {
   /**
    * Runs `job` over `data` on a free worker. `data`'s ArrayBuffer is transferred (the caller
-   * must not use it afterwards) when `data` covers all of it; otherwise it is copied.
+   * must not use it afterwards) when `data` covers all of it, or when `handOver` says the caller
+   * gives it up whole (a block buffer with room for the output, which may then be written into
+   * it); otherwise `data` is copied.
    */
-  compress(job: CodecJob, data: Uint8Array): Promise<Uint8Array>;
+  compress(job: CodecJob, data: Uint8Array, handOver?: boolean): Promise<Uint8Array>;
   /** How many jobs run at once. */
   readonly size: number;
   close(): Promise<void>;

@@ -48,10 +48,10 @@ export function poolOfWorkers(workers: CodecWorkerHandle[]): CodecPool {
 
   return {
     size: workers.length,
-    async compress(job: CodecJob, data: Uint8Array): Promise<Uint8Array> {
+    async compress(job: CodecJob, data: Uint8Array, handOver = false): Promise<Uint8Array> {
       if (closed) throw new CodecPoolClosedError();
-      // Only a buffer the data covers whole can be handed over; a view of a larger one is copied.
-      const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+      // Only a buffer the data covers whole, or one the caller gives up, can be transferred; a view of a larger one is copied.
+      const owned = data.buffer instanceof ArrayBuffer && (handOver || (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength));
       const payload = owned ? data : new Uint8Array(data); // a copy even for a Node Buffer, whose slice() is a view
       const i = await acquire();
       try {

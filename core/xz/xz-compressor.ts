@@ -6,6 +6,7 @@ import { codecs } from '../codec/wasm-codecs.ts';
 import { LzmaCoder, checkPreset, expectOk, type XzCheck } from './liblzma.ts';
 import { blockRecord, streamHeader, streamTail, type IndexRecord } from './xz-format.ts';
 import { XzError } from './xz-error.ts';
+import { xzBlockCapacity } from './xz-encode.ts';
 
 export interface XzCompressorOptions {
   /** 0-9, default 6. */
@@ -70,12 +71,12 @@ async function* encodeBlocks(
 ): AsyncIterable<Uint8Array> {
   const pool = opts.pool ?? createLocalCodecPool();
   try {
-    const blocks = cutBlocks(input, blockSize);
+    const blocks = cutBlocks(input, blockSize, xzBlockCapacity(blockSize));
     const first = await blocks.next();
     const second = first.done ? first : await blocks.next();
     if (second.done) {
       // One block at most: the plain stream encoder, as single-threaded xz.
-      yield await pool.compress({ codec: 'xz-stream', preset, extreme, check: CHECK }, first.done ? new Uint8Array(0) : first.value);
+      yield await pool.compress({ codec: 'xz-stream', preset, extreme, check: CHECK }, first.done ? new Uint8Array(0) : first.value, true);
       return;
     }
     const job = { codec: 'xz-block', preset, extreme, check: CHECK, blockSize } as const;

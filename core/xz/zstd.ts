@@ -78,7 +78,7 @@ export function zstdCompressor(level = 19, opts: ZstdCompressorOptions = {}): St
   if (pool)
     return async function* frames(input) {
       const job = { codec: 'zstd', level, checksum: true } as const;
-      for await (const { output } of compressInOrder(pool, job, cutBlocks(input, blockSize), inFlightFor(pool, opts.threads))) yield output;
+      for await (const { output } of compressInOrder(pool, job, cutBlocks(input, blockSize, zstdBound(blockSize)), inFlightFor(pool, opts.threads))) yield output;
     };
   return async function* compress(input) {
     const c = await ZstdCoder.open((w) => w.x.zs_compressor_new(level, 1), 'zstd compressor');
@@ -110,11 +110,18 @@ export function zstdCompressor(level = 19, opts: ZstdCompressorOptions = {}): St
   };
 }
 
+/** ZSTD_COMPRESSBOUND: the most a frame of `n` bytes can take. */
+export function zstdBound(n: number): number {
+  const small = 128 << 10;
+  return n + (n >>> 8) + (n < small ? (small - n) >>> 11 : 0);
+}
+
 /**
  * One frame with the content size: without checksum as mksquashfs writes a squashfs zstd block
- * (ZSTD_compressCCtx); with it as `zstd --single-thread` compresses a file.
+ * (ZSTD_compressCCtx); with it as `zstd --single-thread` compresses a file. With `room` (data's
+ * own buffer, handed over), the frame is written into it when it fits.
  */
-export function encodeZstdBuffer(w: Codecs, data: Uint8Array, level: number, checksum = false): Uint8Array {
+export function encodeZstdBuffer(w: Codecs, data: Uint8Array, level: number, checksum = false, room?: ArrayBuffer): Uint8Array {
   checkLevel(level);
   const cap = w.x.zs_bound(data.length);
   const input = w.put(data);
@@ -123,7 +130,10 @@ export function encodeZstdBuffer(w: Codecs, data: Uint8Array, level: number, che
     const encode = checksum ? w.x.zs_compress_frame : w.x.zs_compress_buffer;
     const r = encode(level, input, data.length, out, cap);
     if (w.x.zs_is_error(r)) throw new ZstdError(`zstd compression of ${data.length} bytes: ${errorName(w, r)}`);
-    return w.copyOut(out, r);
+    if (room === undefined || room.byteLength < r) return w.copyOut(out, r);
+    const frame = new Uint8Array(room, 0, r);
+    frame.set(w.memory.subarray(out, out + r));
+    return frame;
   } finally {
     w.x.xz_free(input);
     w.x.xz_free(out);
