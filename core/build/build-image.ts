@@ -127,6 +127,8 @@ async function build(config: BuildConfig, platform: Platform, sink: ByteSink, op
       }
       tree = narTree(nar.entries, nar.open);
       trees.set(storePath, tree);
+      // The tree holds what the listing said; a closure of 300 000 files need not keep both.
+      nars.delete(storePath);
     }
     return tree;
   };
