@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { planBuild } from '../core/build/build-image.ts';
 import { parseConfig } from '../core/build/config.ts';
 import { fetchWithFiles } from '../node/file-fetch.ts';
+// As the CLI: signatures checked by node:crypto (the portable ed25519 is ~20× slower and would dominate the timing).
+import '../node/platform.ts';
 import { ROOT, runCli, sh } from './helpers/cli.ts';
 import { NIX_ENV, nix, nixRun } from './helpers/nix.ts';
 import { syntheticCache, type SyntheticCache } from './helpers/synthetic-cache.ts';
@@ -71,7 +73,7 @@ test('real Nix accepts a sample of the synthetic cache: signatures, NAR hashes, 
   }
 });
 
-// Speed is measured here, not asserted (a loaded CI machine would make it flaky): bench/scale.ts holds the 5 s target.
+// Speed is measured here, not asserted (a loaded CI machine would make it flaky): bench/resolve.ts holds the 5 s target.
 test('10 000 narinfos over 20 ms latency all resolve, in closure order', async () => {
   const big = await syntheticCache({ paths: 10_000, filesPerPath: 1, meanFileSize: 100, compression: 'none', seed: 3 });
   const { url, child } = await slowServer(big.dir, 20);
