@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { unzlibSync } from 'fflate';
 import { createNodeCodecPool } from '../node/codec-pool.ts';
-import { CodecPoolClosedError, CodecWorkerError } from '../core/codec/worker-pool.ts';
+import { CodecPoolClosedError, CodecWorkerError, poolOfWorkers } from '../core/codec/worker-pool.ts';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const tmp = mkdtempSync(join(tmpdir(), 'xz-pool-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -45,4 +47,29 @@ test('a worker that fails to load or exits rejects the job with CodecWorkerError
       await pool.close();
     }
   }
+});
+
+test('the pool keeps no result alive once its caller drops it (a worker that never fails must not pin them)', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const never = new Promise<never>(() => {});
+  const api = { init: async () => {}, compress: async (_job: unknown, data: Uint8Array) => new Uint8Array(data.length) };
+  const pool = poolOfWorkers([{ api: api as never, terminate: () => {}, failed: never }]);
+  const outputs: WeakRef<Uint8Array>[] = [];
+  for (let i = 0; i < 20; i++) outputs.push(new WeakRef(await pool.compress({ codec: 'zlib', level: 1 }, new Uint8Array(1 << 20))));
+  await new Promise((r) => setImmediate(r));
+  gc();
+  assert.equal(outputs.filter((o) => o.deref() !== undefined).length, 0);
+  await pool.close();
+});
+
+test("a worker's death rejects the jobs it was running and every later one", async () => {
+  let die!: (e: unknown) => void;
+  const failed = new Promise<never>((_, reject) => (die = reject));
+  const api = { init: async () => {}, compress: () => new Promise<Uint8Array>(() => {}) };
+  const pool = poolOfWorkers([{ api: api as never, terminate: () => {}, failed }]);
+  const running = pool.compress({ codec: 'zlib', level: 1 }, new Uint8Array(8));
+  die(new CodecWorkerError('gone'));
+  await assert.rejects(running, /gone/);
+  await assert.rejects(pool.compress({ codec: 'zlib', level: 1 }, new Uint8Array(8)), /gone/);
 });

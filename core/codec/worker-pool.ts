@@ -27,11 +27,22 @@ export class CodecPoolClosedError extends Error {
 
 /** Hands jobs to idle workers in arrival order; each worker runs one job at a time. */
 export function poolOfWorkers(workers: CodecWorkerHandle[]): CodecPool {
-  for (const w of workers) w.failed?.catch(() => undefined); // only raced below
-  const settle = <T>(i: number, call: Promise<T>): Promise<T> => {
-    const failed = workers[i]!.failed;
-    return failed ? Promise.race([call, failed]) : call;
-  };
+  // A worker's death rejects the calls it has pending. Not Promise.race with `failed`: a promise that
+  // never settles keeps every race's result alive through its reactions (a leaked block per call).
+  const pending = workers.map(() => new Set<(e: unknown) => void>());
+  const death: unknown[] = workers.map(() => undefined);
+  workers.forEach((w, i) =>
+    w.failed?.catch((e: unknown) => {
+      death[i] = e ?? new CodecWorkerError('worker died');
+      for (const reject of pending[i]!) reject(death[i]);
+    }),
+  );
+  const settle = <T>(i: number, call: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (death[i] !== undefined) return reject(death[i]);
+      pending[i]!.add(reject);
+      call.then(resolve, reject).finally(() => pending[i]!.delete(reject));
+    });
   const ready = workers.map((w, i) => settle(i, codecsModule().then((m) => w.api.init(m))));
   const idle = workers.map((_, i) => i);
   const waiting: (() => void)[] = [];
