@@ -1,6 +1,6 @@
 // Scale benchmark (`node --import tsx bench/scale.ts [--quick]`; not in CI).
-// A synthetic signed closure (default 10 000 paths / 300 000 files / ~5 GB, mostly incompressible;
-// --quick: 1 000 paths / 0.25 GB) and one of half its size, each composed by the CLI into a tarball.xz
+// A synthetic signed closure (default 10 000 paths / 300 000 files / ~5.4 GB, mostly incompressible;
+// --quick: 1 000 paths / 0.25 GB) and a smaller one (a quarter; --quick: half), each composed by the CLI into a tarball.xz
 // and, when the squashfs writer exists, an ISO holding a squashfs of the store. Records wall time,
 // time per GB of NAR, and the CLI's peak RSS (/usr/bin/time); targets: ≤ 512 MiB whatever the size,
 // time linear in bytes (the two sizes' s/GB ratio near 1). Native reference: `tar | xz -T0` of the same store.
@@ -54,7 +54,7 @@ function build(syn: SyntheticCache, format: 'tarball' | 'iso', size: string): Ru
 try {
   const sizes = quick
     ? { small: { paths: 500, meanFileSize: 8_000 }, large: { paths: 1_000, meanFileSize: 8_000 } }
-    : { small: { paths: 5_000, meanFileSize: 18_000 }, large: { paths: 10_000, meanFileSize: 18_000 } };
+    : { small: { paths: 2_500, meanFileSize: 18_000 }, large: { paths: 10_000, meanFileSize: 18_000 } };
   const formats: ('tarball' | 'iso')[] = existsSync(join(ROOT, 'core/squashfs/squashfs-writer.ts')) ? ['tarball', 'iso'] : ['tarball'];
   const runs: Run[] = [];
   let native: { seconds: number; gb: number } | undefined;
