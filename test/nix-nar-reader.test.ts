@@ -11,6 +11,8 @@ import { binaryToBytes, bytesToBinary, type BinaryString } from '../core/io/bina
 import { concatBytes as concat } from '../core/io/bytes.ts';
 import { narNodeParts, narStr, sortedTree, writeNar, type NarNode } from './helpers/nar-builder.ts';
 import { NIX_ENV } from './helpers/nix.ts';
+import { NarListing, streamedNarTree } from '../core/image/store-tree.ts';
+import { sortedEntries, type ImageNode } from '../core/image/tree.ts';
 
 const env = { ...process.env, ...NIX_ENV };
 
@@ -354,5 +356,41 @@ test('property: mutated NARs never hang and never throw anything but NarError', 
       }
     }),
     { numRuns: 1000, interruptAfterTimeLimit: 20_000 },
+  );
+});
+
+/** What an image tree holds, as a NarNode: names, kinds, executable bits, targets and the bytes its files stream. */
+async function asNarNode(node: ImageNode): Promise<NarNode> {
+  if (node.kind === 'symlink') return { type: 'symlink', target: node.target };
+  if (node.kind === 'file') {
+    assert.ok(node.mode === 0o444 || node.mode === 0o555, `file mode ${node.mode.toString(8)}`);
+    const parts: Uint8Array[] = [];
+    for await (const c of node.data.stream()) parts.push(c);
+    return { type: 'regular', contents: concat(parts), executable: node.mode === 0o555 };
+  }
+  assert.equal(node.mode, 0o555);
+  const entries: [string, NarNode][] = [];
+  for (const [name, child] of sortedEntries(node)) entries.push([name, await asNarNode(child)]);
+  return { type: 'directory', entries };
+}
+
+test('property: a packed NAR listing builds the tree the NAR unpacks to, whole and streamed', async () => {
+  await fc.assert(
+    fc.asyncProperty(treeArb, async (tree) => {
+      const sorted = sortedTree(tree);
+      const nar = writeNar(sorted);
+      const listing = NarListing.pack(await entriesOf(nar));
+      const open = async () => ({ size: nar.length, read: async (at: number, n: number) => nar.slice(at, at + n), close: async () => {} });
+      // Plain objects (fast-check's records have no prototype) and explicit executable bits, as asNarNode builds them.
+      const normal = (n: NarNode): NarNode =>
+        n.type === 'regular'
+          ? { type: 'regular', contents: n.contents, executable: !!n.executable }
+          : n.type === 'directory'
+            ? { type: 'directory', entries: n.entries.map(([k, c]) => [k, normal(c)]) }
+            : { type: 'symlink', target: n.target };
+      assert.deepEqual(await asNarNode(listing.tree(open)), normal(sorted));
+      assert.deepEqual(await asNarNode(streamedNarTree(listing, open)), normal(sorted));
+    }),
+    { numRuns: 300 },
   );
 });

@@ -2,7 +2,7 @@ import { BinaryCache } from '../cache/binary-cache.ts';
 import type { Fetch } from '../cache/http.ts';
 import { resolvePaths, type ResolvedPath } from '../cache/resolve.ts';
 import type { CodecPool } from '../codec/pool.ts';
-import { narTree } from '../image/store-tree.ts';
+import { NarListing, streamedNarTree } from '../image/store-tree.ts';
 import { addPath, newDir, type ImageDir, type ImageNode } from '../image/tree.ts';
 import { textToBinary } from '../io/binary-string.ts';
 import { concatBytes } from '../io/bytes.ts';
@@ -113,6 +113,10 @@ async function build(config: BuildConfig, platform: Platform, sink: ByteSink, op
 
   // 2. NARs: verified, into the NAR cache.
   const nars = await fetchAll([...resolved.values()], platform.narCache, opts);
+  // A tarball is written in one pass in name order: each store path's tree is built when the writer
+  // reaches it and dropped after, so memory does not grow with the closure's file count. The ISO and
+  // squashfs writers lay the whole tree out first, so they get it whole.
+  const streamed = config.format === 'tarball';
   const trees = new Map<string, ImageNode>();
   const storeRoot = async (storePath: string): Promise<ImageNode> => {
     let tree = trees.get(storePath);
@@ -121,14 +125,12 @@ async function build(config: BuildConfig, platform: Platform, sink: ByteSink, op
       if (nar === undefined) {
         // A symlink in a content source led into a store path nobody asked for yet.
         const [r] = (await resolvePaths([storePath], caches, { ...resolveOpts, closure: false })).values();
-        nar = await fetchNar(r!, platform.narCache, { signal });
-        nars.set(storePath, nar);
+        nar = packed(await fetchNar(r!, platform.narCache, { signal }));
         resolved.set(storePath, r!);
       }
-      tree = narTree(nar.entries, nar.open);
+      tree = streamed ? streamedNarTree(nar.listing, nar.open) : nar.listing.tree(nar.open);
       trees.set(storePath, tree);
-      // The tree holds what the listing said; a closure of 300 000 files need not keep both.
-      nars.delete(storePath);
+      if (!streamed) nars.delete(storePath); // the tree now holds what the listing said
     }
     return tree;
   };
@@ -209,12 +211,19 @@ async function addStore(root: ImageDir, closure: string[], prefix: string, store
   addPath(root, 'nix-path-registration', { kind: 'file', mode: 0o444, data: bytesSource(new TextEncoder().encode(registration)) });
 }
 
-async function fetchAll(paths: ResolvedPath[], narCache: NarCache, opts: BuildOptions): Promise<Map<string, StoredNar>> {
+interface PackedNar {
+  listing: NarListing;
+  open: () => Promise<RandomAccess>;
+}
+
+const packed = (nar: StoredNar): PackedNar => ({ listing: NarListing.pack(nar.entries), open: nar.open });
+
+async function fetchAll(paths: ResolvedPath[], narCache: NarCache, opts: BuildOptions): Promise<Map<string, PackedNar>> {
   const { onProgress } = opts;
   // The first failure stops the other downloads.
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-  const out = new Map<string, StoredNar>();
+  const out = new Map<string, PackedNar>();
   const totalDownload = paths.reduce((n, r) => n + (r.info.fileSize ?? 0), 0);
   const totalNar = paths.reduce((n, r) => n + r.info.narSize, 0);
   let downloaded = 0;
@@ -223,18 +232,16 @@ async function fetchAll(paths: ResolvedPath[], narCache: NarCache, opts: BuildOp
   let failure: { error: unknown } | undefined;
   const worker = async () => {
     for (let r = queue.shift(); r !== undefined && !signal.aborted; r = queue.shift()) {
-      out.set(
-        r.info.storePath,
-        await fetchNar(r, narCache, {
-          signal,
-          onBytes: (d, u) => {
-            downloaded += d;
-            verified += u;
-            if (d > 0) onProgress?.({ stage: 'download', done: downloaded, total: totalDownload });
-            if (u > 0) onProgress?.({ stage: 'verify', done: verified, total: totalNar });
-          },
-        }),
-      );
+      const nar = await fetchNar(r, narCache, {
+        signal,
+        onBytes: (d, u) => {
+          downloaded += d;
+          verified += u;
+          if (d > 0) onProgress?.({ stage: 'download', done: downloaded, total: totalDownload });
+          if (u > 0) onProgress?.({ stage: 'verify', done: verified, total: totalNar });
+        },
+      });
+      out.set(r.info.storePath, packed(nar));
     }
   };
   const workers = Array.from({ length: Math.min(opts.downloads ?? 4, Math.max(1, queue.length)) }, () =>
