@@ -4,32 +4,27 @@ import type { CodecJob, CodecPool } from './pool.ts';
 
 /**
  * Cuts the input into blocks of exactly `size` bytes (the last one shorter), each at the start of
- * its own buffer of `capacity` bytes: room for a codec to write its output in place.
+ * its own buffer of `capacity` bytes: room for a codec to write its output in place. Input is
+ * copied in as it comes, so no more than the block being filled is held here.
  */
 export async function* cutBlocks(input: AsyncIterable<Uint8Array>, size: number, capacity = size): AsyncGenerator<Uint8Array> {
-  const parts: Uint8Array[] = [];
+  let block: Uint8Array | undefined;
   let have = 0;
-  const take = (n: number): Uint8Array => {
-    const block = new Uint8Array(new ArrayBuffer(Math.max(n, capacity)), 0, n);
-    let at = 0;
-    while (at < n) {
-      const p = parts[0]!;
-      const k = Math.min(p.length, n - at);
-      block.set(p.subarray(0, k), at);
-      at += k;
-      if (k === p.length) parts.shift();
-      else parts[0] = p.subarray(k);
-    }
-    have -= n;
-    return block;
-  };
   for await (const chunk of input) {
-    if (chunk.length === 0) continue;
-    parts.push(chunk);
-    have += chunk.length;
-    while (have >= size) yield take(size);
+    for (let at = 0; at < chunk.length; ) {
+      block ??= new Uint8Array(Math.max(size, capacity));
+      const n = Math.min(size - have, chunk.length - at);
+      block.set(chunk.subarray(at, at + n), have);
+      have += n;
+      at += n;
+      if (have === size) {
+        yield block.subarray(0, size);
+        block = undefined;
+        have = 0;
+      }
+    }
   }
-  if (have > 0) yield take(have);
+  if (block !== undefined) yield block.subarray(0, have);
 }
 
 /**
