@@ -9,62 +9,55 @@ const REGULAR = 1;
 const EXECUTABLE = 2;
 const SYMLINK = 3;
 
+/** Per entry: kind + 4 × depth, then offset and size of file data (a symlink: where its target starts and ends in `text`), then where its name ends in `text`. */
+const CELLS = 4;
+
 /**
- * A NAR listing packed into a few typed arrays and one string: about 30 bytes a file where
+ * A NAR listing packed into one Float64Array and one string: about 40 bytes a file where
  * NarEntry objects take hundreds. A closure of 300 000 files keeps every listing for the whole
  * build; this is what lets a tarball be written holding only one store path's tree at a time.
  */
 export class NarListing {
   private constructor(
-    private readonly kinds: Uint8Array,
-    private readonly depths: Uint32Array,
-    /** File data offset and size; for a symlink, where its target starts and ends in `text`. */
-    private readonly offsets: Float64Array,
-    private readonly sizes: Float64Array,
-    /** Where each entry's name ends in `text` (it starts where the previous one's name or target ended). */
-    private readonly nameEnds: Float64Array,
+    private readonly cells: Float64Array,
+    /** Names and symlink targets, in entry order; a name starts where the previous name or target ended. */
     private readonly text: BinaryString,
   ) {}
 
   static pack(entries: readonly NarEntry[]): NarListing {
-    const n = entries.length;
-    const kinds = new Uint8Array(n);
-    const depths = new Uint32Array(n);
-    const offsets = new Float64Array(n);
-    const sizes = new Float64Array(n);
-    const nameEnds = new Float64Array(n);
+    const cells = new Float64Array(entries.length * CELLS);
     const text: string[] = [];
     let at = 0;
     entries.forEach((e, i) => {
-      const slash = e.path.lastIndexOf('/');
-      const name = e.path.slice(slash + 1);
-      depths[i] = e.path === '' ? 0 : countSlashes(e.path) + 1;
+      const c = i * CELLS;
+      const name = e.path.slice(e.path.lastIndexOf('/') + 1);
+      const depth = e.path === '' ? 0 : countSlashes(e.path) + 1;
       text.push(name);
       at += name.length;
-      nameEnds[i] = at;
+      cells[c + 3] = at;
       switch (e.type) {
         case 'directory':
-          kinds[i] = DIRECTORY;
+          cells[c] = DIRECTORY + 4 * depth;
           break;
         case 'regular':
-          kinds[i] = e.executable ? EXECUTABLE : REGULAR;
-          offsets[i] = e.offset;
-          sizes[i] = e.size;
+          cells[c] = (e.executable ? EXECUTABLE : REGULAR) + 4 * depth;
+          cells[c + 1] = e.offset;
+          cells[c + 2] = e.size;
           break;
         case 'symlink':
-          kinds[i] = SYMLINK;
+          cells[c] = SYMLINK + 4 * depth;
           text.push(e.target);
-          offsets[i] = at;
+          cells[c + 1] = at;
           at += e.target.length;
-          sizes[i] = at;
+          cells[c + 2] = at;
           break;
       }
     });
-    return new NarListing(kinds, depths, offsets, sizes, nameEnds, text.join(''));
+    return new NarListing(cells, text.join(''));
   }
 
   get rootIsDirectory(): boolean {
-    return this.kinds[0] === DIRECTORY;
+    return this.cells[0]! % 4 === DIRECTORY;
   }
 
   /**
@@ -72,31 +65,36 @@ export class NarListing {
    * 0555 when executable. File data is read from the stored NAR by offset.
    */
   tree(open: () => Promise<RandomAccess>): ImageNode {
-    const { kinds, depths, offsets, sizes, nameEnds, text } = this;
+    const { cells, text } = this;
     // The directories open at each depth, in NAR pre-order.
     const parents: ImageDir[] = [];
     let root: ImageNode | undefined;
-    for (let i = 0; i < kinds.length; i++) {
+    let nameStart = 0;
+    for (let c = 0; c < cells.length; c += CELLS) {
+      const kind = cells[c]! % 4;
+      const depth = (cells[c]! - kind) / 4;
+      const a = cells[c + 1]!;
+      const b = cells[c + 2]!;
+      const nameEnd = cells[c + 3]!;
       let node: ImageNode;
-      switch (kinds[i]) {
+      switch (kind) {
         case DIRECTORY:
           node = newDir(0o555);
           break;
         case REGULAR:
         case EXECUTABLE:
-          node = { kind: 'file', mode: kinds[i] === EXECUTABLE ? 0o555 : 0o444, data: sliceSource(open, offsets[i]!, sizes[i]!) };
+          node = { kind: 'file', mode: kind === EXECUTABLE ? 0o555 : 0o444, data: sliceSource(open, a, b) };
           break;
         default:
-          node = { kind: 'symlink', target: text.slice(offsets[i]!, sizes[i]!) };
+          node = { kind: 'symlink', target: text.slice(a, b) };
       }
-      const depth = depths[i]!;
       if (depth === 0) root = node;
       else {
-        const start = i === 0 ? 0 : kinds[i - 1] === SYMLINK ? sizes[i - 1]! : nameEnds[i - 1]!;
         const parent = parents[depth - 1];
         if (parent === undefined) throw new Error('NAR listing out of order');
-        parent.entries.set(text.slice(start, nameEnds[i]!), node);
+        parent.entries.set(text.slice(nameStart, nameEnd), node);
       }
+      nameStart = kind === SYMLINK ? b : nameEnd;
       if (node.kind === 'dir') parents[depth] = node;
     }
     if (root === undefined) throw new Error('empty NAR listing');
