@@ -60,6 +60,11 @@ export class Codecs {
   copyOut(ptr: number, length: number): Uint8Array {
     return this.memory.slice(ptr, ptr + length);
   }
+
+  /** A view of linear memory, valid until the next call into the module (memory may grow). */
+  view(ptr: number, length: number): Uint8Array {
+    return this.memory.subarray(ptr, ptr + length);
+  }
 }
 
 export class WasmMemoryError extends Error {

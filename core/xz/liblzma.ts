@@ -75,30 +75,26 @@ export class LzmaCoder {
       const n = Math.min(CHUNK, input.length - offset);
       this.w.memory.set(input.subarray(offset, offset + n), this.inBuf);
       offset += n;
-      const ret = this.run(this.inBuf, n, finish && offset === input.length, (view) => emit(view.slice()));
+      const ret = this.codeInMemory(this.inBuf, n, finish && offset === input.length, (view) => emit(view.slice()));
       if (ret !== LZMA_OK) return ret;
     } while (offset < input.length);
     return LZMA_OK;
   }
 
   /**
-   * Like code(), over `length` bytes already in linear memory at `ptr`; `emit` sees views of
-   * linear memory, valid only until it returns (copy what you keep).
+   * Like code(), over `n` bytes already in linear memory at `ptr`; `emit` sees views of linear
+   * memory, valid only until it returns (copy what you keep).
    */
-  codeInMemory(ptr: number, length: number, finish: boolean, emit: (view: Uint8Array) => void): number {
-    return this.run(ptr, length, finish, emit);
-  }
-
-  private run(ptr: number, n: number, last: boolean, emit: (view: Uint8Array) => void): number {
+  codeInMemory(ptr: number, n: number, finish: boolean, emit: (view: Uint8Array) => void): number {
     const { x } = this.w;
     for (let pos = 0; ; ) {
-      const ret = x.xz_code(this.ptr, ptr + pos, n - pos, this.outBuf, CHUNK, last ? 1 : 0);
+      const ret = x.xz_code(this.ptr, ptr + pos, n - pos, this.outBuf, CHUNK, finish ? 1 : 0);
       pos += x.xz_in_used(this.ptr);
       const produced = x.xz_out_used(this.ptr);
-      if (produced > 0) emit(this.w.memory.subarray(this.outBuf, this.outBuf + produced));
+      if (produced > 0) emit(this.w.view(this.outBuf, produced));
       if (ret !== LZMA_OK) return ret;
       // Without finish, liblzma has nothing more to give once the input is used and the output not full.
-      if (!last && pos === n && produced < CHUNK) return LZMA_OK;
+      if (!finish && pos === n && produced < CHUNK) return LZMA_OK;
     }
   }
 

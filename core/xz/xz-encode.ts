@@ -62,7 +62,7 @@ export function encodeXzBlock(w: Codecs, data: Uint8Array, o: EncoderOptions, bl
       const headerSize = w.x.xz_block_header(coder.ptr, scratch);
       if (headerSize === 0) throw new XzError('xz block encoder: could not write the block header');
       out.copyWithin(headerSize, BLOCK_HEADER_MAX, at);
-      out.set(w.memory.subarray(scratch, scratch + headerSize), 0);
+      out.set(w.view(scratch, headerSize), 0);
       return out.subarray(0, headerSize + at - BLOCK_HEADER_MAX);
     } finally {
       w.x.xz_free(scratch);
@@ -83,7 +83,7 @@ function storeBlock(coder: LzmaCoder, input: number, length: number, o: EncoderO
     const lzma2Size = lzma2StoredSize(length);
     const padding = (4 - ((headerSize + lzma2Size) % 4)) % 4;
     const total = headerSize + lzma2Size + padding + CHECK_SIZE[o.check];
-    out.set(w.memory.subarray(scratch, scratch + headerSize), 0);
+    out.set(w.view(scratch, headerSize), 0);
     let at = headerSize;
     for (let i = 0; i < length; i += LZMA2_CHUNK_MAX) {
       const n = Math.min(LZMA2_CHUNK_MAX, length - i);
@@ -91,14 +91,14 @@ function storeBlock(coder: LzmaCoder, input: number, length: number, o: EncoderO
       out[at] = i === 0 ? 1 : 2;
       out[at + 1] = (n - 1) >> 8;
       out[at + 2] = (n - 1) & 0xff;
-      out.set(w.memory.subarray(input + i, input + i + n), at + 3);
+      out.set(w.view(input + i, n), at + 3);
       at += 3 + n;
     }
     out.fill(0, at, at + 1 + padding); // end marker 0x00 and zero padding
     at += 1 + padding;
     w.x.xz_check_update(coder.ptr, input, length);
     const checkSize = w.x.xz_check_finish(coder.ptr, scratch);
-    out.set(w.memory.subarray(scratch, scratch + checkSize), at);
+    out.set(w.view(scratch, checkSize), at);
     return out.subarray(0, total);
   } finally {
     w.x.xz_free(scratch);

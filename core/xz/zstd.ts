@@ -132,7 +132,7 @@ export function encodeZstdBuffer(w: Codecs, data: Uint8Array, level: number, che
     if (w.x.zs_is_error(r)) throw new ZstdError(`zstd compression of ${data.length} bytes: ${errorName(w, r)}`);
     if (room === undefined || room.byteLength < r) return w.copyOut(out, r);
     const frame = new Uint8Array(room, 0, r);
-    frame.set(w.memory.subarray(out, out + r));
+    frame.set(w.view(out, r));
     return frame;
   } finally {
     w.x.xz_free(input);
