@@ -19,7 +19,7 @@ async function encode(data: Uint8Array, chunk: number, preset: number, blockSize
     for (let at = 0; at < data.length; at += chunk) yield data.subarray(at, at + chunk);
   }
   const out: Uint8Array[] = [];
-  for await (const c of xzCompressor({ preset, blockSize })(chunks())) out.push(c);
+  for await (const c of xzCompressor({ preset, blockSize })(chunks())) out.push(c.slice()); // chunks are lent
   return Buffer.concat(out);
 }
 

@@ -31,7 +31,7 @@ import { xzDecompressor } from '${ROOT}core/xz/xz-decompressor.ts';
 
 async function collect(iter) {
   const parts = [];
-  for await (const c of iter) parts.push(c);
+  for await (const c of iter) parts.push(c.slice()); // chunks are lent
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) { out.set(p, at); at += p.length; }

@@ -24,7 +24,7 @@ async function encode(data: Uint8Array, opts: XzCompressorOptions): Promise<Buff
     for (let at = 0, n = 1; at < data.length; at += n, n = (n * 7 + 4093) % 300_000) yield data.subarray(at, at + n);
   }
   const out: Uint8Array[] = [];
-  for await (const c of xzCompressor(opts)(chunks())) out.push(c);
+  for await (const c of xzCompressor(opts)(chunks())) out.push(c.slice()); // chunks are lent
   return Buffer.concat(out);
 }
 

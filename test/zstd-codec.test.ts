@@ -24,7 +24,7 @@ async function pipe(codec: StreamCompressor, data: Uint8Array, chunk = 100_003):
     for (let at = 0; at < data.length; at += chunk) yield data.subarray(at, at + chunk);
   }
   const out: Uint8Array[] = [];
-  for await (const c of codec(chunks())) out.push(c);
+  for await (const c of codec(chunks())) out.push(c.slice()); // chunks are lent
   return Buffer.concat(out);
 }
 

@@ -3,16 +3,37 @@
 import type { CodecJob, CodecPool } from './pool.ts';
 
 /**
- * Cuts the input into blocks of exactly `size` bytes (the last one shorter), each at the start of
- * its own buffer of `capacity` bytes: room for a codec to write its output in place. Input is
- * copied in as it comes, so no more than the block being filled is held here.
+ * Block buffers of one capacity. A block's buffer comes back with its output and is given back
+ * once that output is written, so a stream of any length allocates only as many as are in use
+ * (dropping them instead leaves the freeing to the garbage collector, which lets dozens pile up).
  */
-export async function* cutBlocks(input: AsyncIterable<Uint8Array>, size: number, capacity = size): AsyncGenerator<Uint8Array> {
+export class BlockBuffers {
+  private readonly free: ArrayBuffer[] = [];
+  constructor(readonly capacity: number) {}
+
+  take(): Uint8Array {
+    const spare = this.free.pop();
+    return spare ? new Uint8Array(spare) : new Uint8Array(this.capacity);
+  }
+
+  /** Takes back the buffer under `used` (nothing may read it any more), if it is one of this capacity. */
+  give(used: Uint8Array): void {
+    if (used.buffer instanceof ArrayBuffer && used.buffer.byteLength === this.capacity) this.free.push(used.buffer);
+  }
+}
+
+/**
+ * Cuts the input into blocks of exactly `size` bytes (the last one shorter), each at the start of
+ * a buffer from `buffers` (at least `size` bytes): room for a codec to write its output in place.
+ * Input is copied in as it comes, so no more than the block being filled is held here.
+ */
+export async function* cutBlocks(input: AsyncIterable<Uint8Array>, size: number, buffers = new BlockBuffers(size)): AsyncGenerator<Uint8Array> {
+  if (buffers.capacity < size) throw new RangeError(`block buffers of ${buffers.capacity} bytes cannot hold blocks of ${size}`);
   let block: Uint8Array | undefined;
   let have = 0;
   for await (const chunk of input) {
     for (let at = 0; at < chunk.length; ) {
-      block ??= new Uint8Array(Math.max(size, capacity));
+      block ??= buffers.take();
       const n = Math.min(size - have, chunk.length - at);
       block.set(chunk.subarray(at, at + n), have);
       have += n;
@@ -36,22 +57,27 @@ export function inFlightFor(pool: CodecPool, threads?: number): number {
 }
 
 /**
- * Runs `job` over each block on the pool, at most `maxInFlight` at once, and yields
- * each block's input size and output in input order.
+ * Runs `job` over each block on the pool, at most `maxInFlight` at once, and yields each block's
+ * input size and output in input order. Each output is lent: once the next one is asked for, its
+ * buffer goes back to `buffers` (when given) for a later block.
  */
 export async function* compressInOrder(
-  pool: CodecPool, job: CodecJob, blocks: AsyncIterable<Uint8Array>, maxInFlight: number,
+  pool: CodecPool, job: CodecJob, blocks: AsyncIterable<Uint8Array>, maxInFlight: number, buffers?: BlockBuffers,
 ): AsyncGenerator<{ size: number; output: Uint8Array }> {
   const pending: { result: Promise<Uint8Array>; size: number }[] = [];
-  const oldest = async () => {
-    const { result, size } = pending.shift()!;
-    return { size, output: await result };
-  };
+  async function* drainTo(left: number) {
+    while (pending.length > left) {
+      const { result, size } = pending.shift()!;
+      const output = await result;
+      yield { size, output };
+      buffers?.give(output);
+    }
+  }
   for await (const block of blocks) {
-    while (pending.length >= maxInFlight) yield await oldest();
+    yield* drainTo(maxInFlight - 1);
     const result = pool.compress(job, block, true);
     result.catch(() => undefined); // awaited in order; this only keeps a later failure from going unhandled meanwhile
     pending.push({ result, size: block.length });
   }
-  while (pending.length > 0) yield await oldest();
+  yield* drainTo(0);
 }

@@ -1,7 +1,7 @@
 import type { StreamCompressor } from '../codec/stream-compressor.ts';
 import type { CodecPool } from '../codec/pool.ts';
 import { createLocalCodecPool } from '../codec/local-codec-pool.ts';
-import { compressInOrder, cutBlocks, inFlightFor } from '../codec/block-pipeline.ts';
+import { BlockBuffers, compressInOrder, cutBlocks, inFlightFor } from '../codec/block-pipeline.ts';
 import { codecs } from '../codec/wasm-codecs.ts';
 import { LzmaCoder, checkPreset, expectOk, type XzCheck } from './liblzma.ts';
 import { blockRecord, streamHeader, streamTail, type IndexRecord } from './xz-format.ts';
@@ -71,7 +71,8 @@ async function* encodeBlocks(
 ): AsyncIterable<Uint8Array> {
   const pool = opts.pool ?? createLocalCodecPool();
   try {
-    const blocks = cutBlocks(input, blockSize, xzBlockCapacity(blockSize));
+    const buffers = new BlockBuffers(xzBlockCapacity(blockSize));
+    const blocks = cutBlocks(input, blockSize, buffers);
     const first = await blocks.next();
     const second = first.done ? first : await blocks.next();
     if (second.done) {
@@ -82,7 +83,7 @@ async function* encodeBlocks(
     const job = { codec: 'xz-block', preset, extreme, check: CHECK, blockSize } as const;
     const records: IndexRecord[] = [];
     yield streamHeader(CHECK);
-    for await (const { size, output } of compressInOrder(pool, job, chain([first.value, second.value], blocks), inFlightFor(pool, opts.threads))) {
+    for await (const { size, output } of compressInOrder(pool, job, chain([first.value, second.value], blocks), inFlightFor(pool, opts.threads), buffers)) {
       records.push(blockRecord(output, CHECK, size));
       yield output;
     }

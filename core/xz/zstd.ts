@@ -3,7 +3,7 @@
 import type { StreamCompressor } from '../codec/stream-compressor.ts';
 import { codecs, type Codecs } from '../codec/wasm-codecs.ts';
 import type { CodecPool } from '../codec/pool.ts';
-import { compressInOrder, cutBlocks, inFlightFor } from '../codec/block-pipeline.ts';
+import { BlockBuffers, compressInOrder, cutBlocks, inFlightFor } from '../codec/block-pipeline.ts';
 
 export class ZstdError extends Error {
   constructor(message: string) {
@@ -78,7 +78,9 @@ export function zstdCompressor(level = 19, opts: ZstdCompressorOptions = {}): St
   if (pool)
     return async function* frames(input) {
       const job = { codec: 'zstd', level, checksum: true } as const;
-      for await (const { output } of compressInOrder(pool, job, cutBlocks(input, blockSize, zstdBound(blockSize)), inFlightFor(pool, opts.threads))) yield output;
+      const buffers = new BlockBuffers(zstdBound(blockSize));
+      const blocks = cutBlocks(input, blockSize, buffers);
+      for await (const { output } of compressInOrder(pool, job, blocks, inFlightFor(pool, opts.threads), buffers)) yield output;
     };
   return async function* compress(input) {
     const c = await ZstdCoder.open((w) => w.x.zs_compressor_new(level, 1), 'zstd compressor');
