@@ -1,10 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildImage } from '../core/build/build-image.ts';
 import { parseConfig, type BuildConfig } from '../core/build/config.ts';
-import { createFileSink } from './file-sink.ts';
-import { createNodePlatform, defaultCacheDir, substituterUrl } from './platform.ts';
+import { buildInThread } from './build-in-thread.ts';
+import { defaultCacheDir, substituterUrl } from './platform.ts';
 import { formatBytes } from '../core/io/format-bytes.ts';
 import { progressLine } from './progress-line.ts';
 
@@ -97,20 +96,15 @@ async function runBuild(args: string[]): Promise<void> {
     config.threads = n;
   }
   const output = await outputPath(values.output, config);
-  const platform = createNodePlatform({
-    configDir,
-    cacheDir: resolve(values['cache-dir'] ?? process.env['NIX_IMAGER_CACHE'] ?? defaultCacheDir()),
-    threads: config.threads,
-  });
+  const cacheDir = resolve(values['cache-dir'] ?? process.env['NIX_IMAGER_CACHE'] ?? defaultCacheDir());
   const progress = !values.quiet && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
   const abort = new AbortController();
-  const onSignal = () => abort.abort(new Error('interrupted'));
+  const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const started = Date.now();
   try {
-    const sink = await createFileSink(output);
-    const summary = await buildImage(config, platform, sink, { signal: abort.signal, onProgress: progress?.update });
+    const summary = await buildInThread({ config, output, configDir, cacheDir, progress: progress !== undefined }, progress?.update, abort.signal);
     progress?.clear();
     if (!values.quiet) {
       const secs = (Date.now() - started) / 1000;
@@ -122,7 +116,6 @@ async function runBuild(args: string[]): Promise<void> {
     progress?.clear();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await platform.dispose();
   }
 }
 

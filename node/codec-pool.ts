@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { wrap } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { CodecPool } from '../core/codec/pool.ts';
 import { CodecWorkerError, poolOfWorkers } from '../core/codec/worker-pool.ts';
 import type { CodecWorkerApi } from '../worker/codec-worker.ts';
 import { useNodeCodecs } from './codec-wasm.ts';
+import { startWorker } from './start-worker.ts';
 
 /**
  * The worker entry: the .ts source when this file runs from source, else the bundle's
@@ -14,13 +14,6 @@ import { useNodeCodecs } from './codec-wasm.ts';
 export const CODEC_WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('./codec-worker-entry.ts', import.meta.url)
   : new URL('./codec-worker.mjs', import.meta.url);
-
-function startWorker(url: URL): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url);
-  // Node 20 workers do not get tsx's loader from the inherited `--import tsx`: register it first.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true });
-}
 
 /** A pool of worker_threads running codec jobs; also points this thread at wasm/codecs.wasm on disk. */
 export function createNodeCodecPool(threads = availableParallelism(), workerUrl: URL = CODEC_WORKER_URL): CodecPool {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Bundles the Node CLI and its worker entries into dist/ (run by `npm install` through "prepare").
+// Bundles the Node CLI and its worker entries (the build thread, the codec workers) into dist/ (run by `npm install` through "prepare").
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { cli: 'node/cli.ts', 'codec-worker': 'node/codec-worker-entry.ts' },
+  entryPoints: { cli: 'node/cli.ts', 'build-thread': 'node/build-thread-entry.ts', 'codec-worker': 'node/codec-worker-entry.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   bundle: true,

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nix32Encode } from '../core/nix/nix32.ts';
 import { BIN, ROOT } from './helpers/cli.ts';
@@ -58,17 +58,18 @@ const listing = (dir: string) => readdir(dir).catch(() => [] as string[]);
  * Is build process `pid` in `phase` now? Download: it is writing a NAR under a temporary name;
  * write: its output temporary has bytes. (Temporaries of killed runs carry other pids.)
  */
-async function inPhase(phase: Phase, pid: number, narDir: string, outDir: string): Promise<boolean> {
+async function inPhase(phase: Phase, pid: number, narDir: string, out: string): Promise<boolean> {
   if (phase === 'any') return true;
   if (phase === 'download') return (await listing(narDir)).some((e) => e.endsWith('.tmp') && e.includes(`.${pid}.`));
+  const outDir = dirname(out);
   for (const e of await listing(outDir)) {
-    if (e.startsWith(`.out.tar.xz.part-${pid}-`) && (await stat(join(outDir, e)).catch(() => null))?.size) return true;
+    if (e.startsWith(`.${basename(out)}.part-${pid}-`) && (await stat(join(outDir, e)).catch(() => null))?.size) return true;
   }
   return false;
 }
 
-/** Runs the CLI; with `kill`, SIGKILLs it `afterMs` after it enters `phase`. */
-function runBuild(cfg: string, out: string, cacheDir: string, kill?: { phase: Phase; afterMs: number }): Promise<Outcome> {
+/** Runs the CLI; with `kill`, sends it `kill.signal` (default SIGKILL) `afterMs` after it enters `phase`. */
+function runBuild(cfg: string, out: string, cacheDir: string, kill?: { phase: Phase; afterMs: number; signal?: NodeJS.Signals }): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'build', cfg, '--output', out, '--cache-dir', cacheDir, '--threads', '1', '--quiet'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -83,14 +84,13 @@ function runBuild(cfg: string, out: string, cacheDir: string, kill?: { phase: Ph
     if (kill) {
       void (async () => {
         const narDir = join(cacheDir, 'nar');
-        const outDir = join(out, '..');
-        while (!exited && !(await inPhase(kill.phase, child.pid!, narDir, outDir))) await sleep(5);
+        while (!exited && !(await inPhase(kill.phase, child.pid!, narDir, out))) await sleep(5);
         await sleep(kill.afterMs);
         if (exited) return;
-        const downloading = await inPhase('download', child.pid!, narDir, outDir);
-        const writing = await inPhase('write', child.pid!, narDir, outDir);
+        const downloading = await inPhase('download', child.pid!, narDir, out);
+        const writing = await inPhase('write', child.pid!, narDir, out);
         killedIn = downloading ? 'download' : writing ? 'write' : 'other';
-        child.kill('SIGKILL');
+        child.kill(kill.signal ?? 'SIGKILL');
       })();
     }
   });
@@ -152,4 +152,20 @@ test('SIGKILL during download and during writing, then a rerun: same bytes as a 
   assert.ok((await readFile(out)).equals(reference), 'byte-identical to the clean build');
   const committed = await checkNarCache(narDir);
   assert.equal(committed.length, syn.paths.length, 'every NAR cached and valid, the rotten one replaced');
+});
+
+test('SIGINT and SIGTERM during a build: exit status 1 and "interrupted", no output file, no temporary left behind', async () => {
+  const cfg = await writeConfig('interrupt', server.url);
+  const out = join(tmp, 'interrupted.tar.xz');
+  for (const [phase, signal] of [['download', 'SIGINT'], ['write', 'SIGTERM']] as const) {
+    const cacheDir = join(tmp, `interrupt-${signal}`);
+    const r = await runBuild(cfg, out, cacheDir, { phase, afterMs: 50, signal });
+    assert.equal(r.killedIn, phase, `${signal} landed in ${phase}`);
+    assert.equal(r.code, 1, `${signal}: exit status 1 (${r.signal ?? ''}): ${r.stderr}`);
+    assert.match(r.stderr, /^nix-imager: interrupted$/m);
+    await assert.rejects(stat(out), 'no output file');
+    assert.deepEqual((await listing(tmp)).filter((e) => e.startsWith(`.${basename(out)}.part-`)), [], 'no output temporary');
+    assert.deepEqual((await listing(join(cacheDir, 'nar'))).filter((e) => e.endsWith('.tmp')), [], 'no NAR temporary');
+    await checkNarCache(join(cacheDir, 'nar'));
+  }
 });

@@ -1,0 +1,47 @@
+// `nix-imager build` runs the build in a worker thread of its own (node/build-thread-entry.ts):
+// there V8's young generation can be kept small (resourceLimits), while the main thread's is sized
+// by V8 alone, at up to 48 MiB, more than the live heap of a 10 000-path build. The main thread
+// parses the command line, draws progress and relays signals.
+import type { BuildSummary } from '../core/build/build-image.ts';
+import type { BuildConfig } from '../core/build/config.ts';
+import type { Progress } from '../core/build/progress.ts';
+import { startWorker } from './start-worker.ts';
+
+export interface BuildRequest {
+  config: BuildConfig;
+  output: string;
+  configDir: string;
+  cacheDir: string;
+  /** Whether to send progress (at most every 100 ms). */
+  progress: boolean;
+}
+
+export type BuildReply = { kind: 'progress'; progress: Progress[] } | { kind: 'done'; summary: BuildSummary } | { kind: 'failed'; message: string };
+
+/** Young generation of the build thread: enough for its allocation rate, not more. */
+const YOUNG_GENERATION_MIB = 8;
+
+/** dist/build-thread.mjs beside the bundled CLI, or the .ts entry when running from source. */
+const BUILD_THREAD_URL = import.meta.url.endsWith('.ts')
+  ? new URL('./build-thread-entry.ts', import.meta.url)
+  : new URL('./build-thread.mjs', import.meta.url);
+
+/** Runs the build in its own thread; `abort` (SIGINT, SIGTERM) stops it, leaving no output file. */
+export function buildInThread(request: BuildRequest, onProgress: ((p: Progress) => void) | undefined, abort: AbortSignal): Promise<BuildSummary> {
+  const worker = startWorker(BUILD_THREAD_URL, { workerData: request, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MIB } });
+  const stop = () => worker.postMessage('abort');
+  abort.addEventListener('abort', stop, { once: true });
+  return new Promise<BuildSummary>((resolve, reject) => {
+    let result: BuildReply | undefined;
+    worker.on('message', (m: BuildReply) => {
+      if (m.kind === 'progress') for (const p of m.progress) onProgress?.(p);
+      else result = m;
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      abort.removeEventListener('abort', stop);
+      if (result?.kind === 'done') resolve(result.summary);
+      else reject(new Error(result?.kind === 'failed' ? result.message : `the build thread stopped (exit code ${code}) without a result`));
+    });
+  });
+}
