@@ -49,8 +49,8 @@ export async function* cutBlocks(input: AsyncIterable<Uint8Array>, size: number,
 }
 
 /**
- * Blocks in flight for a pool: one per worker. The next block is cut while they work, so a worker
- * that finishes finds it ready; more would only hold more blocks in memory.
+ * Blocks in flight for a pool: one per worker. The next block is cut when a worker is free (cutting
+ * takes a fraction of a second, compressing a block several), so no more blocks are held than run.
  */
 export function inFlightFor(pool: CodecPool, threads?: number): number {
   return Math.max(1, Math.min(threads ?? pool.size, pool.size));
@@ -58,8 +58,9 @@ export function inFlightFor(pool: CodecPool, threads?: number): number {
 
 /**
  * Runs `job` over each block on the pool, at most `maxInFlight` at once, and yields each block's
- * input size and output in input order. Each output is lent: once the next one is asked for, its
- * buffer goes back to `buffers` (when given) for a later block.
+ * input size and output in input order. A block is taken from `blocks` only when it can start.
+ * Each output is lent: once the next one is asked for, its buffer goes back to `buffers` (when
+ * given) for a later block.
  */
 export async function* compressInOrder(
   pool: CodecPool, job: CodecJob, blocks: AsyncIterable<Uint8Array>, maxInFlight: number, buffers?: BlockBuffers,
@@ -73,11 +74,14 @@ export async function* compressInOrder(
       buffers?.give(output);
     }
   }
-  for await (const block of blocks) {
+  const input = blocks[Symbol.asyncIterator]();
+  for (;;) {
     yield* drainTo(maxInFlight - 1);
-    const result = pool.compress(job, block, true);
+    const next = await input.next();
+    if (next.done) break;
+    const result = pool.compress(job, next.value, true);
     result.catch(() => undefined); // awaited in order; this only keeps a later failure from going unhandled meanwhile
-    pending.push({ result, size: block.length });
+    pending.push({ result, size: next.value.length });
   }
   yield* drainTo(0);
 }
