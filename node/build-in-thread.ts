@@ -1,7 +1,7 @@
-// `nix-imager build` runs the build in a worker thread of its own (node/build-thread-entry.ts):
-// there V8's young generation can be kept small (resourceLimits), while the main thread's is sized
-// by V8 alone, at up to 48 MiB, more than the live heap of a 10 000-path build. The main thread
-// parses the command line, draws progress and relays signals.
+// `nix-imager build` runs the build in a worker thread of its own (node/build-thread-entry.ts),
+// where V8's young generation can be capped (resourceLimits). The main thread's is sized by V8
+// alone and grows to 32 MiB under a build's allocation rate; it cannot be changed from inside the
+// process. The main thread parses the command line, draws progress and relays signals.
 import type { BuildSummary } from '../core/build/build-image.ts';
 import type { BuildConfig } from '../core/build/config.ts';
 import type { Progress } from '../core/build/progress.ts';
@@ -18,8 +18,11 @@ export interface BuildRequest {
 
 export type BuildReply = { kind: 'progress'; progress: Progress[] } | { kind: 'done'; summary: BuildSummary } | { kind: 'failed'; message: string };
 
-/** Young generation of the build thread: enough for its allocation rate, not more. */
-const YOUNG_GENERATION_MIB = 8;
+/**
+ * Young generation of the build thread. Measured on 2 500 paths / 75 000 files: an ISO takes 107 s
+ * at 8 MiB, 80 s at 16 (as on the main thread), and 16 holds less than V8's own sizing.
+ */
+const YOUNG_GENERATION_MIB = 16;
 
 /** dist/build-thread.mjs beside the bundled CLI, or the .ts entry when running from source. */
 const BUILD_THREAD_URL = import.meta.url.endsWith('.ts')
