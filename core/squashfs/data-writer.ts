@@ -11,7 +11,7 @@ export interface FileLayout {
   /** Where the blocks begin (a mark in the block pipeline). */
   start: WrittenBlock;
   /** One per full or last partial block; null for an all-zero block (a hole). */
-  blocks: (WrittenBlock | null)[];
+  blocks: readonly (WrittenBlock | null)[];
   /** Bytes in holes, as mksquashfs counts them for the extended inode: at most size - 1. */
   holes: number;
   fragment: number;
@@ -19,7 +19,14 @@ export interface FileLayout {
 }
 
 const NOWHERE: WrittenBlock = { start: 0, sizeWord: 0 };
-const EMPTY: FileLayout = { size: 0, start: NOWHERE, blocks: [], holes: 0, fragment: NO_FRAGMENT, offset: 0 };
+const NO_BLOCKS: readonly (WrittenBlock | null)[] = [];
+const EMPTY: FileLayout = { size: 0, start: NOWHERE, blocks: NO_BLOCKS, holes: 0, fragment: NO_FRAGMENT, offset: 0 };
+
+/** A file whose data is in the image, for later files with the same bytes. */
+interface Placed {
+  data: DataSource;
+  layout: FileLayout;
+}
 
 /**
  * Writes file data as mksquashfs does by default: files smaller than a block are packed into
@@ -28,7 +35,8 @@ const EMPTY: FileLayout = { size: 0, start: NOWHERE, blocks: [], holes: 0, fragm
  */
 export class DataWriter {
   private readonly layouts = new Map<ImageFile, FileLayout>();
-  private readonly byContent = new Map<string, { data: DataSource; layout: FileLayout }[]>();
+  /** By contentKey: one file, or several when keys collide (an array only then: one per file adds up). */
+  private readonly byContent = new Map<number, Placed | Placed[]>();
   private readonly fragments: WrittenBlock[] = [];
   private fragment: Uint8Array;
   private fragmentFill = 0;
@@ -60,12 +68,13 @@ export class DataWriter {
     const blocks = fileBlocks(data, this.blockSize, path);
     try {
       const first = (await blocks.next()).value as Uint8Array;
-      const key = `${data.size}:${contentKey(first)}`;
-      const candidates = this.byContent.get(key) ?? [];
-      for (const c of candidates) if (await sameBytes(c.data, data, this.blockSize, path)) return c.layout;
+      const key = contentKey(data.size, first);
+      const known = this.byContent.get(key);
+      const candidates = known === undefined ? [] : Array.isArray(known) ? known : [known];
+      for (const c of candidates) if (c.data.size === data.size && (await sameBytes(c.data, data, this.blockSize, path))) return c.layout;
       const layout = data.size < this.blockSize ? await this.addFragment(first) : await this.addBlocks(first, blocks, data.size);
-      candidates.push({ data, layout });
-      this.byContent.set(key, candidates);
+      const placed = { data, layout };
+      this.byContent.set(key, known === undefined ? placed : [...candidates, placed]);
       return layout;
     } finally {
       await blocks.return(undefined);
@@ -88,7 +97,7 @@ export class DataWriter {
 
   private async addFragment(bytes: Uint8Array): Promise<FileLayout> {
     if (this.fragmentFill + bytes.length > this.blockSize) await this.flushFragment();
-    const layout = { size: bytes.length, start: NOWHERE, blocks: [], holes: 0, fragment: this.fragments.length, offset: this.fragmentFill };
+    const layout = { size: bytes.length, start: NOWHERE, blocks: NO_BLOCKS, holes: 0, fragment: this.fragments.length, offset: this.fragmentFill };
     this.fragment.set(bytes, this.fragmentFill);
     this.fragmentFill += bytes.length;
     return layout;
