@@ -11,6 +11,7 @@ import { createFileSink } from '../node/file-sink.ts';
 import { useNodeCodecs } from '../node/codec-wasm.ts';
 import { createNodeCodecPool } from '../node/codec-pool.ts';
 import { writeSquashfs, SquashfsError, type BlockCompress, type SquashfsOptions } from '../core/squashfs/squashfs-writer.ts';
+import { contentKey } from '../core/squashfs/file-blocks.ts';
 import { zlibSync } from 'fflate';
 import { newDir, walk, type ImageDir } from '../core/image/tree.ts';
 import { binaryToText } from '../core/io/binary-string.ts';
@@ -435,4 +436,28 @@ test('a compressor failure rejects the write with that error and the file sink l
     /worker died on block 3/,
   );
   assert.deepEqual(readdirSync(tmp).filter((n) => n.includes('failing')), []);
+});
+
+test('files whose duplicate keys collide keep their own bytes; a true duplicate beside them is still shared', async () => {
+  // Birthday search over 8-byte contents for two that share a contentKey (30 bits: ~2^15 tries).
+  const seen = new Map<number, Buffer>();
+  let pair: [Buffer, Buffer] | undefined;
+  for (let i = 0; !pair; i++) {
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigUInt64LE(BigInt(i) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn);
+    const key = contentKey(bytes.length, bytes);
+    const other = seen.get(key);
+    if (other) pair = [other, bytes];
+    else seen.set(key, bytes);
+  }
+  const dir = join(tmp, 'collide');
+  await mkdir(dir);
+  await writeFile(join(dir, 'a'), pair[0]);
+  await writeFile(join(dir, 'b'), pair[1]);
+  await writeFile(join(dir, 'c'), pair[0]);
+  const img = await writeImage('collide.img', treeFromDisk(dir), { compression: { codec: 'gzip' } });
+  const out = join(tmp, 'collide-out');
+  await sh('unsquashfs', ['-q', '-n', '-d', out, img]);
+  assertSameTree(out, dir);
+  await rm(out, { recursive: true });
 });
