@@ -5,7 +5,7 @@
 import type { BuildSummary } from '../core/build/build-image.ts';
 import type { BuildConfig } from '../core/build/config.ts';
 import type { Progress } from '../core/build/progress.ts';
-import { startWorker } from './start-worker.ts';
+import { startWorker, workerEntry } from './start-worker.ts';
 
 export interface BuildRequest {
   config: BuildConfig;
@@ -24,10 +24,7 @@ export type BuildReply = { kind: 'progress'; progress: Progress[] } | { kind: 'd
  */
 const YOUNG_GENERATION_MIB = 16;
 
-/** dist/build-thread.mjs beside the bundled CLI, or the .ts entry when running from source. */
-const BUILD_THREAD_URL = import.meta.url.endsWith('.ts')
-  ? new URL('./build-thread-entry.ts', import.meta.url)
-  : new URL('./build-thread.mjs', import.meta.url);
+const BUILD_THREAD_URL = workerEntry('build-thread-entry', 'build-thread');
 
 /** Runs the build in its own thread; `abort` (SIGINT, SIGTERM) stops it, leaving no output file. */
 export function buildInThread(request: BuildRequest, onProgress: ((p: Progress) => void) | undefined, abort: AbortSignal): Promise<BuildSummary> {

@@ -1,9 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseConfig, type BuildConfig } from '../core/build/config.ts';
 import { buildInThread } from './build-in-thread.ts';
-import { defaultCacheDir, substituterUrl } from './platform.ts';
 import { formatBytes } from '../core/io/format-bytes.ts';
 import { progressLine } from './progress-line.ts';
 
@@ -56,6 +57,18 @@ and what failed); 2 for a usage error.
 `;
 
 class UsageError extends Error {}
+
+export function defaultCacheDir(): string {
+  const base = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
+  return join(base, 'nix-imager');
+}
+
+/** A substituter as written in a config: a URL, or a path relative to the config's directory. */
+export function substituterUrl(s: string, configDir: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(s)) return s;
+  return pathToFileURL(resolve(configDir, s)).href;
+}
+
 
 async function version(): Promise<string> {
   const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -5,15 +5,10 @@ import type { CodecPool } from '../core/codec/pool.ts';
 import { CodecWorkerError, poolOfWorkers } from '../core/codec/worker-pool.ts';
 import type { CodecWorkerApi } from '../worker/codec-worker.ts';
 import { useNodeCodecs } from './codec-wasm.ts';
-import { startWorker } from './start-worker.ts';
+import { startWorker, workerEntry } from './start-worker.ts';
 
-/**
- * The worker entry: the .ts source when this file runs from source, else the bundle's
- * dist/codec-worker.mjs (scripts/build-cli.mjs bundles node/codec-worker-entry.ts beside the CLI).
- */
-export const CODEC_WORKER_URL = import.meta.url.endsWith('.ts')
-  ? new URL('./codec-worker-entry.ts', import.meta.url)
-  : new URL('./codec-worker.mjs', import.meta.url);
+/** The codec worker's entry (node/codec-worker-entry.ts, bundled as dist/codec-worker.mjs). */
+export const CODEC_WORKER_URL = workerEntry('codec-worker-entry', 'codec-worker');
 
 /** A pool of worker_threads running codec jobs; also points this thread at wasm/codecs.wasm on disk. */
 export function createNodeCodecPool(threads = availableParallelism(), workerUrl: URL = CODEC_WORKER_URL): CodecPool {

@@ -1,9 +1,8 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, homedir, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import type { CodecPool } from '../core/codec/pool.ts';
 import { isAbsolute, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Platform } from '../core/build/build-image.ts';
 import { setSha256Factory } from '../core/nix/sha256.ts';
 import { setEd25519Verifier } from '../core/nix/signature.ts';
@@ -36,17 +35,6 @@ setEd25519Verifier((signature, message, raw) => {
   }
   return verify(null, message, key, signature);
 });
-
-export function defaultCacheDir(): string {
-  const base = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
-  return join(base, 'nix-imager');
-}
-
-/** A substituter as written in a config: a URL, or a path relative to the config's directory. */
-export function substituterUrl(s: string, configDir: string): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(s)) return s;
-  return pathToFileURL(resolve(configDir, s)).href;
-}
 
 export interface NodePlatformOptions {
   configDir: string;

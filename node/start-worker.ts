@@ -7,3 +7,11 @@ export function startWorker(url: URL, options?: WorkerOptions): Worker {
   const tsx = import.meta.resolve('tsx/esm/api');
   return new Worker(`import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(url.href)}); });`, { ...options, eval: true });
 }
+
+/**
+ * A worker entry of this directory: `source` (node/<source>.ts) when running from source, else the
+ * bundle scripts/build-cli.mjs makes of it beside the CLI (dist/<bundle>.mjs).
+ */
+export function workerEntry(source: string, bundle: string): URL {
+  return import.meta.url.endsWith('.ts') ? new URL(`./${source}.ts`, import.meta.url) : new URL(`./${bundle}.mjs`, import.meta.url);
+}
