@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNar } from '../core/nix/nar-reader.ts';
-import { setSha256Factory } from '../core/nix/sha256.ts';
+import { setSha256Factory } from '../core/primitives/sha256.ts';
 import { narHashingTap } from '../core/nix/nar-reader.ts';
 import { writeNar, type NarNode } from '../test/helpers/nar-builder.ts';
 import { NIX_ENV } from '../test/helpers/nix.ts';

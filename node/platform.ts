@@ -4,7 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import type { CodecPool } from '../core/codec/pool.ts';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Platform } from '../core/build/build-image.ts';
-import { setSha256Factory } from '../core/nix/sha256.ts';
+import { setSha256Factory } from '../core/primitives/sha256.ts';
 import { setEd25519Verifier } from '../core/nix/signature.ts';
 import { fetchWithFiles } from './file-fetch.ts';
 import { createFileSink } from './file-sink.ts';

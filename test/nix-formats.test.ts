@@ -11,7 +11,7 @@ import { nix32Decode, nix32Encode, Nix32Error, NIX32_ALPHABET } from '../core/ni
 import { formatNixHash, hashEquals, NixHashError, parseNixHash, type HashAlgo } from '../core/nix/hash.ts';
 import { parseStorePath, storePathOf, StorePathError, parseStorePathBaseName } from '../core/nix/store-path.ts';
 import { closureOf } from '../core/nix/closure.ts';
-import { createSha256, setSha256Factory } from '../core/nix/sha256.ts';
+import { createSha256, setSha256Factory } from '../core/primitives/sha256.ts';
 import { parsePublicKey, parseSecretKey, SignatureKeyError, CACHE_NIXOS_ORG_KEY } from '../core/nix/signature.ts';
 import { base64Decode, base64Encode, Base64Error } from '../core/nix/base64.ts';
 import { NIX_ENV } from './helpers/nix.ts';

@@ -1,4 +1,4 @@
-import { crc32 } from '../xz/xz-format.ts';
+import { crc32 } from '../primitives/crc32.ts';
 import { le16, le32, le64, putBytes, SECTOR } from './both-endian.ts';
 
 /** syslinux's isohdpfx.bin: the MBR boot code, of which the first 432 bytes are used. */

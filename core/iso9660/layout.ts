@@ -1,6 +1,6 @@
 import { sortedEntries, walk, type ImageDir, type ImageFile, type ImageNode } from '../image/tree.ts';
 import { binaryToText, textToBinary, type BinaryString } from '../io/binary-string.ts';
-import { createSha256 } from '../nix/sha256.ts';
+import { createSha256 } from '../primitives/sha256.ts';
 import { SECTOR, sectors } from './both-endian.ts';
 import { encodeDirectory, FLAG_DIR, FLAG_MULTI_EXTENT, type RecordSpec } from './directory-record.ts';
 import { HYBRID_ALIGN_SECTORS, type HybridParams } from './isohybrid.ts';

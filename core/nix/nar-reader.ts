@@ -1,5 +1,5 @@
 import { binaryToText, bytesToBinary, type BinaryString } from '../io/binary-string.ts';
-import { createSha256 } from './sha256.ts';
+import { createSha256 } from '../primitives/sha256.ts';
 import type { NixHash } from './hash.ts';
 
 /** One file system object of a NAR, in NAR (pre-)order. `path` is the binary string of the components joined by `/`, `''` for the root. */

@@ -2,7 +2,7 @@ import type { ResolvedPath } from '../cache/resolve.ts';
 import { isAbort } from '../cache/http.ts';
 import { decompressorFor } from '../cache/decompress.ts';
 import { readNar, type NarEntry } from '../nix/nar-reader.ts';
-import { createSha256 } from '../nix/sha256.ts';
+import { createSha256 } from '../primitives/sha256.ts';
 import { nix32Encode } from '../nix/nix32.ts';
 import { hashEquals, type NixHash } from '../nix/hash.ts';
 import { sharedOpener, type RandomAccess } from '../io/data-source.ts';

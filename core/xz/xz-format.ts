@@ -1,24 +1,8 @@
 // The .xz container around blocks (stream header, index, stream footer), per the
 // .xz file format specification 1.1.0, for the parallel writer that encodes blocks apart.
 import { CHECK_ID, CHECK_SIZE, type XzCheck } from './liblzma.ts';
+import { crc32 } from '../primitives/crc32.ts';
 import { XzError } from './xz-error.ts';
-
-const CRC32_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (IEEE 802.3), as used by the .xz headers. Only for small header fields. */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC32_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function u32le(v: number): number[] {
   return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
