@@ -18,6 +18,7 @@ const ARGS: Record<string, { quick: string[]; full: string[] }> = {
   'scale.ts': { quick: ['--quick'], full: [] },
   'squashfs.ts': { quick: ['50', 'gzip', 'zstd'], full: [] },
   'iso.ts': { quick: ['100'], full: ['300'] },
+  'nixdb.ts': { quick: ['10000'], full: ['10000'] },
   'tar.ts': { quick: ['60'], full: ['300'] },
   'xz.ts': { quick: ['50'], full: ['200'] },
 };
