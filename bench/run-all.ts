@@ -14,12 +14,10 @@ const TIME_LIMIT_MS = (quick ? 10 : 90) * 60_000;
 /** Arguments per bench (sizes in MB for those that take one); a bench not listed runs without any. */
 const ARGS: Record<string, { quick: string[]; full: string[] }> = {
   'browser.ts': { quick: ['16'], full: ['64'] },
-  'cpio.ts': { quick: [], full: [] },
   'e2e-tarball.ts': { quick: ['--quick'], full: [] },
   'scale.ts': { quick: ['--quick'], full: [] },
   'squashfs.ts': { quick: ['50', 'gzip', 'zstd'], full: [] },
   'iso.ts': { quick: ['100'], full: ['300'] },
-  'nixdb.ts': { quick: ['10000'], full: ['10000'] },
   'tar.ts': { quick: ['60'], full: ['300'] },
   'xz.ts': { quick: ['50'], full: ['200'] },
 };
