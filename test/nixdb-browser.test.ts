@@ -4,15 +4,11 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { build } from 'vite';
-// @ts-expect-error: plain .mjs script without type declarations
-import { createStaticServer, listen } from '../scripts/serve.mjs';
 import { nixDatabase, type NixDbEntry } from '../core/nixdb/nix-database.ts';
 import { nodeSqlite } from '../node/sqlite-wasm.ts';
-import { openBrowser } from './helpers/browser.ts';
-import { closeServer } from './helpers/cache-server.ts';
+import { openSite } from './helpers/browser.ts';
 import { ROOT } from './helpers/cli.ts';
 
 const dir = join(ROOT, 'test-artifacts', 'nixdb-browser');
@@ -58,12 +54,8 @@ test('in Chromium: a vite-built module worker writes the database Node writes', 
   await build({ configFile: false, root: src, base: './', logLevel: 'error', build: { outDir: site, emptyOutDir: true, target: 'es2022' }, worker: { format: 'es' } });
   assert.ok(readdirSync(join(site, 'assets')).some((f) => f.endsWith('.wasm')), 'vite emitted sqlite3.wasm as an asset');
 
-  const server: Server = createStaticServer({ root: site });
-  const url: string = await listen(server, 0);
-  const browser = await openBrowser();
+  const browser = await openSite(site);
   try {
-    await browser.page.goto(url);
-    await browser.page.waitForFunction(() => document.title === 'ready');
     const plain = ENTRIES.map((e) => ({ ...e, narHash: Array.from(e.narHash.digest) }));
     const r = await browser.page.evaluate((entries) => (window as unknown as { runNixDb(e: unknown): Promise<number[] | string> }).runNixDb(entries), plain);
     assert.ok(Array.isArray(r), `the worker failed: ${r}`);
@@ -76,6 +68,5 @@ test('in Chromium: a vite-built module worker writes the database Node writes', 
     assert.equal(execFileSync('sqlite3', [file, 'select count(*) from ValidPaths; select count(*) from Refs'], { encoding: 'utf8' }), '3\n2\n');
   } finally {
     await browser.close();
-    await closeServer(server);
   }
 });
