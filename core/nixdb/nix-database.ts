@@ -129,25 +129,45 @@ function checkAcyclic(rows: Row[], ids: Map<string, number>): void {
   }
 }
 
+type Database = InstanceType<Sqlite3Static['oo1']['DB']>;
+type SqlValue = string | number | null;
+
+/** Rows per INSERT statement: each statement run is a round trip into the wasm module. */
+const ROWS_PER_INSERT = 256;
+
+/**
+ * Inserts `values` (row after row, `width` columns each) in their order, many rows a statement,
+ * so rowids come out as one insert per row would give them.
+ */
+function insertRows(db: Database, into: string, width: number, values: SqlValue[]): void {
+  const row = `(${Array(width).fill('?').join(', ')})`;
+  const many = db.prepare(`insert into ${into} values ${Array(ROWS_PER_INSERT).fill(row).join(', ')}`);
+  const one = db.prepare(`insert into ${into} values ${row}`);
+  try {
+    const step = ROWS_PER_INSERT * width;
+    let at = 0;
+    for (; at + step <= values.length; at += step) many.bind(values.slice(at, at + step)).stepReset();
+    for (; at < values.length; at += width) one.bind(values.slice(at, at + width)).stepReset();
+  } finally {
+    many.finalize();
+    one.finalize();
+  }
+}
+
 function fill(sqlite: Sqlite3Static, rows: Row[], ids: Map<string, number>, registrationTime: number): Uint8Array {
   const db = new sqlite.oo1.DB(':memory:', 'c');
   try {
-    // Fixed page size and zeroed free space, so equal inputs give equal bytes.
-    db.exec('pragma page_size = 4096; pragma secure_delete = on;');
+    // Fixed page size and zeroed free space, so equal inputs give equal bytes; no journal, as a
+    // database that fails half-way is thrown away whole.
+    db.exec('pragma page_size = 4096; pragma secure_delete = on; pragma journal_mode = off;');
     db.exec('begin');
     for (const stmt of NIX_SCHEMA) db.exec(stmt);
-    const addPath = db.prepare('insert into ValidPaths (path, hash, registrationTime, deriver, narSize, ultimate, sigs, ca) values (?, ?, ?, ?, ?, null, ?, ?)');
-    const addRef = db.prepare('insert into Refs (referrer, reference) values (?, ?)');
-    try {
-      for (const r of rows) addPath.bind([r.path, r.hash, registrationTime, r.deriver, r.narSize, r.sigs, r.ca]).stepReset();
-      for (const r of rows) {
-        const referrer = ids.get(r.path)!;
-        for (const ref of r.references) addRef.bind([referrer, ids.get(ref)!]).stepReset();
-      }
-    } finally {
-      addPath.finalize();
-      addRef.finalize();
-    }
+    const paths: SqlValue[] = [];
+    for (const r of rows) paths.push(r.path, r.hash, registrationTime, r.deriver, r.narSize, null, r.sigs, r.ca);
+    insertRows(db, 'ValidPaths (path, hash, registrationTime, deriver, narSize, ultimate, sigs, ca)', 8, paths);
+    const refs: number[] = [];
+    for (const r of rows) for (const ref of r.references) refs.push(ids.get(r.path)!, ids.get(ref)!);
+    insertRows(db, 'Refs (referrer, reference)', 2, refs);
     db.exec('commit');
     return sqlite.capi.sqlite3_js_db_export(db);
   } finally {
