@@ -1,9 +1,10 @@
 /**
- * The Nix database schema (Nix's src/libstore/schema.sql, as Nix 2.4 to 2.33 create it; Debian's
- * Nix 2.8 is the judge in the tests). SQLite keeps each CREATE statement's text in sqlite_master,
- * comments inside it included, so the text below is part of the file format: `.schema` of our
- * database must read exactly as that of a database Nix created. Nix after 2026-03 drops
- * IndexReferrer (the primary key covers it) when it first opens the database read-write.
+ * The Nix database schema (Nix's src/libstore/schema.sql) as every Nix from 2016 (when ValidPaths
+ * got its last column, ca) to March 2026 creates it; Debian's Nix 2.8 is the judge in the tests.
+ * SQLite keeps each CREATE statement's text in sqlite_master, comments inside it included, so the
+ * text below is part of the file format: `.schema` of our database reads exactly as that of one
+ * Nix created. Nix since March 2026 creates no IndexReferrer (the primary key covers it) and, when
+ * it first opens an older database read-write, drops it and records that in a SchemaMigrations table.
  */
 export const NIX_SCHEMA: readonly string[] = [
   `create table ValidPaths (
