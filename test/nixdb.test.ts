@@ -150,6 +150,53 @@ test('schema and rows equal those of nix-store --load-db on an empty store', asy
   }
 });
 
+/** Entries for the closure of `drv` (derivations, their sources and builder) as Nix's store knows them. */
+function derivationClosure(drv: string): NixDbEntry[] {
+  const infos = JSON.parse(out('nix', ['path-info', '--store', fx.storeRoot, '--json', '-r', '--derivation', drv])) as PathInfo[];
+  const drvs = JSON.parse(out('nix', ['show-derivation', '--store', fx.storeRoot, '-r', drv])) as Record<string, { outputs: Record<string, { path?: string }> }>;
+  return infos.map((p) => {
+    const outputs = drvs[p.path]?.outputs;
+    return {
+      path: p.path,
+      narHash: parseNixHash(p.narHash),
+      narSize: p.narSize,
+      references: p.references,
+      ...(p.deriver ? { deriver: p.deriver } : {}),
+      ...(outputs ? { derivationOutputs: Object.fromEntries(Object.entries(outputs).flatMap(([name, o]) => (o.path ? [[name, o.path]] : []))) } : {}),
+    };
+  });
+}
+
+test('derivations: DerivationOutputs rows as nix-store --load-db writes them from the .drv files', async () => {
+  const toplevelDrv = out('nix-store', ['--store', fx.storeRoot, '-q', '--deriver', fx.paths.toplevel]).trim();
+  const drvEntries = derivationClosure(toplevelDrv);
+  assert.ok(drvEntries.filter((e) => e.derivationOutputs).length >= 4, 'the closure holds the fixture derivations');
+  const paths = drvEntries.map((e) => e.path);
+  const copyInto = (root: string) => {
+    for (const p of paths) cpSync(join(fx.storeRoot, p), join(root, p), { recursive: true, verbatimSymlinks: true });
+  };
+  const root = join(tmp, 'R-drv');
+  mkdirSync(join(root, 'nix/var/nix/db'), { recursive: true });
+  writeFileSync(join(root, 'nix/var/nix/db/db.sqlite'), await nixDatabase(drvEntries, opts));
+  writeFileSync(join(root, 'nix/var/nix/db/schema'), schemaFileText());
+  copyInto(root);
+  const ours = join(tmp, 'ours-drv.sqlite');
+  cpSync(join(root, 'nix/var/nix/db/db.sqlite'), ours);
+  const verify = spawnSync('nix-store', ['--store', root, '--verify', '--check-contents'], { env, encoding: 'utf8' });
+  assert.equal(verify.status, 0, verify.stderr);
+  assert.doesNotMatch(verify.stderr, /error|warning|modified|invalid|fixing/i);
+  // Nix reads each .drv of the registration from the store, so the reference store holds the files.
+  const r2 = join(tmp, 'R2-drv');
+  copyInto(r2);
+  const registration = out('nix-store', ['--store', fx.storeRoot, '--dump-db', ...paths]);
+  out('nix-store', ['--store', r2, '--load-db', '--option', 'gc-reserved-space', '0'], registration);
+  const theirs = join(r2, 'nix/var/nix/db/db.sqlite');
+  for (const sql of ['select rowid, * from DerivationOutputs order by rowid', 'select id, path, hash, deriver, narSize from ValidPaths order by id', 'select rowid, * from Refs order by rowid']) {
+    assert.equal(sqlite(ours, '-line', sql), sqlite(theirs, '-line', sql), sql);
+  }
+  assert.match(sqlite(ours, 'select count(*) from DerivationOutputs'), /^[4-9]\n$/);
+});
+
 test('same entries, same bytes: in any order, across loads, after other databases', async () => {
   const a = await nixDatabase(entries, opts);
   await nixDatabase(entries.slice(0, 2), { ...opts, registrationTime: 1 });
@@ -185,7 +232,9 @@ test('bad input: clear errors naming the path', async () => {
     [[{ ...second, path: '/nix/store/short' }], /path: invalid store path "\/nix\/store\/short"/],
     [[{ ...second, narHash: parseNixHash(`sha1:${'0'.repeat(40)}`) }], /narHash must be sha256, not sha1/],
     [[{ ...second, sigs: ['no signature'] }], /signature "no signature" is not <key name>:<base64>/],
-    [[{ ...second, path: `${second.path.slice(0, 44)}x.drv` }], /derivations need DerivationOutputs rows/],
+    [[{ ...second, path: `${second.path.slice(0, 44)}x.drv` }], /x\.drv: a derivation needs its derivationOutputs/],
+    [[{ ...second, derivationOutputs: { out: second.path } }], /derivationOutputs given, but it is not a derivation/],
+    [[{ ...second, path: `${second.path.slice(0, 44)}x.drv`, derivationOutputs: { 'o/t': second.path } }], /output name "o\/t" is not a valid output name/],
   ];
   for (const [input, message] of cases) await assert.rejects(nixDatabase(input, opts), (e: Error) => e instanceof NixDatabaseError && message.test(e.message));
   const a = `/nix/store/${'a'.repeat(32)}-a`;

@@ -17,6 +17,11 @@ export interface NixDbEntry extends RegistrationEntry {
   sigs?: string[];
   /** A content address (`fixed:r:sha256:…`, `text:sha256:…`), as narinfo CA lines. */
   ca?: string;
+  /**
+   * For a derivation (`….drv`) only, and required there: its outputs' names and paths, as its
+   * Derive(…) term lists them (Nix reads them from the .drv); outputs without a path are left out.
+   */
+  derivationOutputs?: Record<string, string>;
 }
 
 export interface NixDatabaseOptions {
@@ -40,6 +45,8 @@ interface Row {
   sigs: string | null;
   ca: string | null;
   references: string[];
+  /** [output name, path], in name order (Nix walks a std::map of the outputs). */
+  outputs: [string, string][];
 }
 
 function checkStorePath(path: string, what: string): void {
@@ -62,9 +69,6 @@ const CA_PREFIX = /^(text|fixed):/;
 /** Validates one entry and gives its row; references sorted and deduplicated (Nix holds a StorePathSet). */
 function rowOf(e: NixDbEntry): Row {
   checkStorePath(e.path, 'path');
-  if (e.path.endsWith('.drv')) {
-    throw new NixDatabaseError(`${e.path}: derivations need DerivationOutputs rows read from the .drv, which nixDatabase does not read`);
-  }
   if (!Number.isSafeInteger(e.narSize) || e.narSize <= 0) throw new NixDatabaseError(`${e.path}: narSize ${e.narSize} is not a positive integer`);
   if (e.deriver !== undefined) checkStorePath(e.deriver, `${e.path}: deriver`);
   for (const s of e.sigs ?? []) {
@@ -81,7 +85,25 @@ function rowOf(e: NixDbEntry): Row {
     sigs: e.sigs?.length ? e.sigs.join(' ') : null,
     ca: e.ca ?? null,
     references,
+    outputs: outputsOf(e),
   };
+}
+
+const OUTPUT_NAME = /^[0-9a-zA-Z+\-._?=]+$/;
+
+function outputsOf(e: NixDbEntry): [string, string][] {
+  const isDrv = e.path.endsWith('.drv');
+  if (!isDrv) {
+    if (e.derivationOutputs !== undefined) throw new NixDatabaseError(`${e.path}: derivationOutputs given, but it is not a derivation (….drv)`);
+    return [];
+  }
+  if (e.derivationOutputs === undefined) throw new NixDatabaseError(`${e.path}: a derivation needs its derivationOutputs (the output names and paths its .drv lists)`);
+  const outputs = Object.entries(e.derivationOutputs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [name, path] of outputs) {
+    if (!OUTPUT_NAME.test(name)) throw new NixDatabaseError(`${e.path}: output name ${JSON.stringify(name)} is not a valid output name`);
+    checkStorePath(path, `${e.path}: output ${name}`);
+  }
+  return outputs;
 }
 
 /** Rows sorted by path (Nix registers a std::map keyed by store path, so ids follow that order). */
@@ -168,6 +190,9 @@ function fill(sqlite: Sqlite3Static, rows: Row[], ids: Map<string, number>, regi
     const refs: number[] = [];
     for (const r of rows) for (const ref of r.references) refs.push(ids.get(r.path)!, ids.get(ref)!);
     insertRows(db, 'Refs (referrer, reference)', 2, refs);
+    const outputs: SqlValue[] = [];
+    for (const r of rows) for (const [name, path] of r.outputs) outputs.push(ids.get(r.path)!, name, path);
+    insertRows(db, 'DerivationOutputs (drv, id, path)', 3, outputs);
     db.exec('commit');
     return sqlite.capi.sqlite3_js_db_export(db);
   } finally {
@@ -177,9 +202,9 @@ function fill(sqlite: Sqlite3Static, rows: Row[], ids: Map<string, number>, regi
 
 /**
  * The bytes of /nix/var/nix/db/db.sqlite registering `entries` as valid, with the rows
- * `nix-store --load-db` writes for them (ultimate NULL; sigs and ca NULL when absent) and
- * the schema Nix creates. The file is in rollback-journal mode and needs no -wal file beside
- * it; Nix switches it to WAL when it first opens it read-write.
+ * `nix-store --load-db` writes for them (ultimate NULL; sigs and ca NULL when absent; the
+ * DerivationOutputs of derivations) and the schema Nix creates. The file is in rollback-journal
+ * mode and needs no -wal file beside it; Nix switches it to WAL when it first opens it read-write.
  */
 export async function nixDatabase(entries: NixDbEntry[], opts: NixDatabaseOptions): Promise<Uint8Array> {
   if (!Number.isSafeInteger(opts.registrationTime) || opts.registrationTime < 0) {
