@@ -42,6 +42,17 @@ function out(cmd: string, args: string[], input?: string | Uint8Array): string {
   return execFileSync(cmd, args, { env, encoding: 'utf8', input, maxBuffer: 1 << 28, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
+function entryOf(p: PathInfo): NixDbEntry {
+  return {
+    path: p.path,
+    narHash: parseNixHash(p.narHash),
+    narSize: p.narSize,
+    references: p.references,
+    ...(p.deriver ? { deriver: p.deriver } : {}),
+    ...(p.ca ? { ca: p.ca } : {}),
+  };
+}
+
 const opts = { sqlite: nodeSqlite, registrationTime: EPOCH };
 
 before(async () => {
@@ -56,15 +67,7 @@ before(async () => {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-    return {
-      path: p.path,
-      narHash: parseNixHash(p.narHash),
-      narSize: p.narSize,
-      references: p.references,
-      ...(p.deriver ? { deriver: p.deriver } : {}),
-      ...(p.ca ? { ca: p.ca } : {}),
-      ...(sigs.length ? { sigs } : {}),
-    };
+    return { ...entryOf(p), ...(sigs.length ? { sigs } : {}) };
   });
   assert.ok(entries.some((e) => e.ca) && entries.some((e) => e.sigs) && entries.some((e) => e.references.length > 1), 'the fixture covers ca, sigs and references');
 });
@@ -156,14 +159,7 @@ function derivationClosure(drv: string): NixDbEntry[] {
   const drvs = JSON.parse(out('nix', ['show-derivation', '--store', fx.storeRoot, '-r', drv])) as Record<string, { outputs: Record<string, { path?: string }> }>;
   return infos.map((p) => {
     const outputs = drvs[p.path]?.outputs;
-    return {
-      path: p.path,
-      narHash: parseNixHash(p.narHash),
-      narSize: p.narSize,
-      references: p.references,
-      ...(p.deriver ? { deriver: p.deriver } : {}),
-      ...(outputs ? { derivationOutputs: Object.fromEntries(Object.entries(outputs).flatMap(([name, o]) => (o.path ? [[name, o.path]] : []))) } : {}),
-    };
+    return { ...entryOf(p), ...(outputs ? { derivationOutputs: Object.fromEntries(Object.entries(outputs).flatMap(([name, o]) => (o.path ? [[name, o.path]] : []))) } : {}) };
   });
 }
 
