@@ -45,6 +45,8 @@ export default defineConfig({
     sourcemap: true,
   },
   worker: { format: 'es' },
+  // As @sqlite.org/sqlite-wasm documents: the dev server must not pre-bundle it away from its .wasm.
+  optimizeDeps: { exclude: ['@sqlite.org/sqlite-wasm'] },
   server: { host: '127.0.0.1', fs: { allow: [ROOT] } },
   plugins: [precacheList()],
 });

@@ -13,5 +13,7 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   loader: { '.wasm': 'file' },
+  // SQLite's Node build finds its sqlite3.wasm beside itself, so it stays in node_modules (a dependency).
+  external: ['@sqlite.org/sqlite-wasm'],
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });

@@ -2,14 +2,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-// @ts-expect-error: plain .mjs script without type declarations
-import { createStaticServer, listen } from '../scripts/serve.mjs';
-import { openBrowser } from './helpers/browser.ts';
-import { closeServer } from './helpers/cache-server.ts';
+import { openSite } from './helpers/browser.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'xz-browser-'));
@@ -82,12 +78,8 @@ test('in Chromium: module codec workers encode blocks like xz -T2, the page deco
   const input = Buffer.concat([readFileSync('/usr/bin/bash').subarray(0, 1_300_000), Buffer.from('browser '.repeat(60_000))]);
   writeFileSync(join(site, 'input.bin'), input);
 
-  const server: Server = createStaticServer({ root: site });
-  const url: string = await listen(server, 0);
-  const browser = await openBrowser();
+  const browser = await openSite(site);
   try {
-    await browser.page.goto(url);
-    await browser.page.waitForFunction(() => document.title === 'ready');
     const r = await browser.page.evaluate(() => (window as unknown as { runCodecs(): Promise<{ xz: string; zst: string; decodedSame: boolean }> }).runCodecs());
     assert.deepEqual(browser.errors, []);
     assert.ok(r.decodedSame, 'the page did not decode its own xz back to the input');
@@ -98,6 +90,5 @@ test('in Chromium: module codec workers encode blocks like xz -T2, the page deco
     assert.ok(run('zstd', ['-q', '-dc'], Buffer.from(r.zst, 'base64')).equals(input));
   } finally {
     await browser.close();
-    await closeServer(server);
   }
 });

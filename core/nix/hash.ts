@@ -68,9 +68,16 @@ export function parseNixHash(s: string): NixHash {
   return { algo, digest };
 }
 
-/** `algo:<nix32>`, as narinfos and the Nix database write hashes. */
+/** `algo:<nix32>`, as narinfos and closureInfo's registration write hashes. */
 export function formatNixHash(h: NixHash): string {
   return `${h.algo}:${nix32Encode(h.digest)}`;
+}
+
+/** `algo:<base16>`, as the Nix database (ValidPaths.hash) holds hashes. */
+export function formatNixHashBase16(h: NixHash): string {
+  let hex = '';
+  for (const b of h.digest) hex += b.toString(16).padStart(2, '0');
+  return `${h.algo}:${hex}`;
 }
 
 export function hashEquals(a: NixHash, b: NixHash): boolean {

@@ -120,7 +120,16 @@ export function buildInitramfs(kernel: Kernel, opts: InitramfsOptions): string {
 /** Boots qemu (TCG) from `iso` as a CD or as an IDE disk; resolves with the serial output. */
 export function bootQemu(iso: string, as: 'cdrom' | 'disk', timeoutSeconds = 150): Promise<string> {
   const drive = as === 'cdrom' ? ['-cdrom', iso] : ['-drive', `file=${iso},format=raw,if=ide,snapshot=on`];
-  const args = [String(timeoutSeconds), 'qemu-system-x86_64', '-accel', 'tcg', '-display', 'none', '-serial', 'stdio', '-m', '512', '-no-reboot', ...drive];
+  return runQemu(drive, timeoutSeconds);
+}
+
+/** Boots qemu (TCG) straight into `vmlinuz` with `initrd`, as a bootloader (or iPXE) would; resolves with the serial output. */
+export function bootKernel(vmlinuz: string, initrd: string, cmdline: string, timeoutSeconds = 150): Promise<string> {
+  return runQemu(['-kernel', vmlinuz, '-initrd', initrd, '-append', `console=ttyS0 panic=-1 ${cmdline}`], timeoutSeconds);
+}
+
+function runQemu(boot: string[], timeoutSeconds: number): Promise<string> {
+  const args = [String(timeoutSeconds), 'qemu-system-x86_64', '-accel', 'tcg', '-display', 'none', '-serial', 'stdio', '-m', '512', '-no-reboot', ...boot];
   return new Promise((done, fail) => {
     const p = spawn('timeout', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

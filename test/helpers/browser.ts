@@ -72,3 +72,25 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 export async function downloadBytes(d: Download): Promise<Buffer> {
   return readFile(await d.path());
 }
+
+/**
+ * Serves a static site, opens it in a fresh browser and waits for the page to set its title to
+ * "ready"; close() stops both.
+ */
+export async function openSite(root: string): Promise<BrowserSession> {
+  const server: Server = createStaticServer({ root });
+  const url: string = await listen(server, 0);
+  const browser = await openBrowser();
+  const close = async () => {
+    await browser.close();
+    await closeServer(server);
+  };
+  try {
+    await browser.page.goto(url);
+    await browser.page.waitForFunction(() => document.title === 'ready');
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { ...browser, close };
+}
