@@ -2,9 +2,9 @@
 // where V8's young generation can be capped (resourceLimits). The main thread's is sized by V8
 // alone and grows to 32 MiB under a build's allocation rate; it cannot be changed from inside the
 // process. The main thread parses the command line, draws progress and relays signals.
-import type { BuildSummary } from '../core/build/build-image.ts';
-import type { BuildConfig } from '../core/build/config.ts';
-import type { Progress } from '../core/build/progress.ts';
+import type { BuildSummary } from '../core/pipeline/build-image.ts';
+import type { BuildConfig } from '../core/pipeline/config.ts';
+import type { Progress } from '../core/pipeline/progress.ts';
 import { startWorker, workerEntry } from './start-worker.ts';
 
 export interface BuildRequest {

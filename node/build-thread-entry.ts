@@ -1,8 +1,8 @@
 // worker_threads entry of `nix-imager build`: builds what node/build-in-thread.ts asks for,
 // then closes its port so the thread ends.
 import { parentPort, workerData } from 'node:worker_threads';
-import { buildImage } from '../core/build/build-image.ts';
-import type { Progress, Stage } from '../core/build/progress.ts';
+import { buildImage } from '../core/pipeline/build-image.ts';
+import type { Progress, Stage } from '../core/pipeline/progress.ts';
 import type { BuildReply, BuildRequest } from './build-in-thread.ts';
 import { createFileSink } from './file-sink.ts';
 import { createNodePlatform } from './platform.ts';

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseConfig, type BuildConfig } from '../core/build/config.ts';
+import { parseConfig, type BuildConfig } from '../core/pipeline/config.ts';
 import { buildInThread } from './build-in-thread.ts';
 import { formatBytes } from '../core/io/format-bytes.ts';
 import { progressLine } from './progress-line.ts';

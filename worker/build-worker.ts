@@ -1,9 +1,9 @@
 // The orchestrator worker: resolves closures and builds images with the same core as the CLI, on a
 // browser Platform (OPFS NAR cache, OPFS output file, codec workers). The page talks to it through comlink.
 import { expose } from 'comlink';
-import { buildImage, planBuild, type BuildPlan } from '../core/build/build-image.ts';
-import { parseConfig, type BuildConfig } from '../core/build/config.ts';
-import type { Progress, ProgressListener, Stage } from '../core/build/progress.ts';
+import { buildImage, planBuild, type BuildPlan } from '../core/pipeline/build-image.ts';
+import { parseConfig, type BuildConfig } from '../core/pipeline/config.ts';
+import type { Progress, ProgressListener, Stage } from '../core/pipeline/progress.ts';
 import { narCacheKey } from '../core/store/nar-fetch.ts';
 import { createBrowserPlatform } from './browser-platform.ts';
 import { offlineFetch } from './offline-fetch.ts';

@@ -1,7 +1,7 @@
 import type { StreamCompressor } from '../codec/stream-compressor.ts';
 import { identity } from '../codec/stream-compressor.ts';
 import { xzDecompressor } from '../xz/xz-decompressor.ts';
-import { zstdDecompressor } from '../xz/zstd.ts';
+import { zstdDecompressor } from '../zstd/zstd.ts';
 
 export class UnsupportedCompressionError extends Error {
   override name = 'UnsupportedCompressionError';

@@ -1,7 +1,7 @@
 import { transfer, type Remote } from 'comlink';
 import type { CodecJob, CodecPool } from './pool.ts';
 import { codecsModule } from './wasm-codecs.ts';
-import type { CodecWorkerApi } from '../../worker/codec-worker.ts';
+import type { CodecWorkerApi } from './codec-worker.ts';
 
 /** A started codec worker, however the platform makes one. */
 export interface CodecWorkerHandle {
