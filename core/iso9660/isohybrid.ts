@@ -1,5 +1,6 @@
 import { crc32 } from '../primitives/crc32.ts';
 import { le16, le32, le64, putBytes, SECTOR } from './both-endian.ts';
+import { NixImagerError } from '../errors.ts';
 
 /** syslinux's isohdpfx.bin: the MBR boot code, of which the first 432 bytes are used. */
 export const MBR_CODE_SIZE = 432;
@@ -8,8 +9,9 @@ export const HYBRID_ALIGN_SECTORS = (64 * 32 * 512) / SECTOR;
 const HEADS = 64;
 const SECS = 32;
 
-export class IsohybridError extends Error {
+export class IsohybridError extends NixImagerError {
   override name = 'IsohybridError';
+  readonly code = 'image';
 }
 
 export interface HybridParams {
