@@ -1,5 +1,5 @@
 import type { NarInfo } from '../nix/narinfo.ts';
-import { verifyNarInfo, type PublicKey } from '../nix/signature.ts';
+import { verifyNarInfo, type Ed25519Verify, type PublicKey } from '../nix/signature.ts';
 import type { BinaryCache } from './binary-cache.ts';
 import { isAbort, NixImagerError, summarise } from '../errors.ts';
 
@@ -12,6 +12,8 @@ export interface ResolvedPath {
 export interface ResolveOptions {
   trustedKeys: PublicKey[];
   requireSigs: boolean;
+  /** The signature check (default: the portable one). */
+  verify?: Ed25519Verify;
   /** Narinfo look-ups in flight at once. */
   concurrency?: number;
   /** Also resolve everything the roots reference, transitively (a closure). */
@@ -67,7 +69,7 @@ export async function resolvePaths(roots: string[], caches: BinaryCache[], opts:
         continue;
       }
       if (opts.requireSigs) {
-        const check = verifyNarInfo(info, opts.trustedKeys);
+        const check = verifyNarInfo(info, opts.trustedKeys, opts.verify);
         if (!check.ok) {
           reasons.push(`${cache.url}: ${check.reason}`);
           continue;
