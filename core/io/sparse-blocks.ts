@@ -3,6 +3,13 @@
 // ranges touch (known before streaming, so tables can go first), then those blocks' bytes in order.
 import { chunkLength, isZeros, type SparseChunk, type SparseSource } from './sparse.ts';
 
+/** A container file streamed in order, Zeros where it may have holes. */
+export interface ContainerImage {
+  /** The file's size, when it is known before streaming (not for compressed formats). */
+  readonly size?: number;
+  chunks(): AsyncIterable<SparseChunk>;
+}
+
 /** Indices of the `blockSize` blocks that some allocated range touches, ascending. */
 export function allocatedBlocks(source: SparseSource, blockSize: number): number[] {
   const out: number[] = [];
