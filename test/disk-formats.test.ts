@@ -9,6 +9,7 @@ import { writeSparseFile } from '../node/file-sink.ts';
 import { chunkLength, type ByteRange, type SparseSource } from '../core/io/sparse.ts';
 import type { ContainerImage } from '../core/io/sparse-blocks.ts';
 import { qcow2Image } from '../core/qcow2/qcow2-writer.ts';
+import { vhdDynamicImage, vhdFixedImage } from '../core/vhd/vhd-writer.ts';
 
 const MIB = 1 << 20;
 const GIB = 1 << 30;
@@ -26,10 +27,16 @@ interface Format {
   readonly write: (s: SparseSource) => ContainerImage;
   /** Whether qemu-img check supports the format. */
   readonly checks: boolean;
+  /** Sizes the format cannot hold (tested apart). */
+  readonly refuses?: (size: number) => boolean;
 }
+
+const uniqueId = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
 
 const FORMATS: Record<string, Format> = {
   qcow2: { qemu: 'qcow2', write: qcow2Image, checks: true },
+  vhd: { qemu: 'vpc', write: (s) => vhdFixedImage(s, { uniqueId }), checks: false, refuses: (size) => size % MIB !== 0 },
+  'vhd-dynamic': { qemu: 'vpc', write: (s) => vhdDynamicImage(s, { uniqueId }), checks: false },
 };
 
 /** Sizes and layouts at the edges: empty, one byte, runs across cluster/block/table boundaries, a mostly empty disk over 4 GiB. */
@@ -53,6 +60,7 @@ function layouts(): { name: string; size: number; runs: ByteRange[] }[] {
 
 for (const [name, f] of Object.entries(FORMATS)) {
   for (const [i, l] of layouts().entries()) {
+    if (f.refuses?.(l.size)) continue;
     test(`${name}: ${l.name} — qemu-img info, check and compare against the raw image`, async () => {
       const source = randomSparse(l.size, l.runs, 1000 + i);
       const raw = join(tmp, `${name}-${i}.raw`);
@@ -80,3 +88,9 @@ for (const [name, f] of Object.entries(FORMATS)) {
     });
   }
 }
+
+test('a fixed VHD refuses a size that is not a whole number of MiB, naming the size', () => {
+  assert.throws(() => vhdFixedImage(randomSparse(MIB + 512, [], 1), { uniqueId }), /whole number of MiB.*1049088 bytes/);
+  assert.throws(() => vhdDynamicImage(randomSparse(MIB + 1, [], 1), { uniqueId }), /512-byte sectors; 1048577/);
+  assert.throws(() => vhdDynamicImage(randomSparse(2041 * GIB, [], 1), { uniqueId }), /2040 GiB/);
+});
