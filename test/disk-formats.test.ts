@@ -10,6 +10,7 @@ import { chunkLength, type ByteRange, type SparseSource } from '../core/io/spars
 import type { ContainerImage } from '../core/io/sparse-blocks.ts';
 import { qcow2Image } from '../core/qcow2/qcow2-writer.ts';
 import { vhdDynamicImage, vhdFixedImage } from '../core/vhd/vhd-writer.ts';
+import { vmdkImage } from '../core/vmdk/vmdk-writer.ts';
 
 const MIB = 1 << 20;
 const GIB = 1 << 30;
@@ -37,6 +38,7 @@ const FORMATS: Record<string, Format> = {
   qcow2: { qemu: 'qcow2', write: qcow2Image, checks: true },
   vhd: { qemu: 'vpc', write: (s) => vhdFixedImage(s, { uniqueId }), checks: false, refuses: (size) => size % MIB !== 0 },
   'vhd-dynamic': { qemu: 'vpc', write: (s) => vhdDynamicImage(s, { uniqueId }), checks: false },
+  vmdk: { qemu: 'vmdk', write: (s) => vmdkImage(s, { cid: 0x1234abcd, fileName: 'nixos.vmdk' }), checks: true },
 };
 
 /** Sizes and layouts at the edges: empty, one byte, runs across cluster/block/table boundaries, a mostly empty disk over 4 GiB. */
@@ -76,9 +78,10 @@ for (const [name, f] of Object.entries(FORMATS)) {
       })());
       if (image.size !== undefined) assert.equal(streamed, image.size);
       assert.equal((await stat(out)).size, streamed);
-      const info = JSON.parse(await sh('qemu-img', ['info', '--output=json', '-f', f.qemu, out])) as { format: string; 'virtual-size': number };
+      const info = JSON.parse(await sh('qemu-img', ['info', '--output=json', '-f', f.qemu, out])) as { format: string; 'virtual-size': number; 'format-specific'?: { data?: Record<string, unknown> } };
       assert.equal(info.format, f.qemu);
       assert.equal(info['virtual-size'], l.size);
+      if (f.qemu === 'vmdk') assert.equal(info['format-specific']?.data?.['create-type'], 'streamOptimized');
       if (f.checks) await sh('qemu-img', ['check', '-f', f.qemu, out]);
       const cmp = await run('qemu-img', ['compare', '-f', 'raw', raw, '-F', f.qemu, out]);
       assert.equal(cmp.code, 0, cmp.stdout + cmp.stderr);
