@@ -11,6 +11,7 @@ import type { ContainerImage } from '../core/io/sparse-blocks.ts';
 import { qcow2Image } from '../core/qcow2/qcow2-writer.ts';
 import { vhdDynamicImage, vhdFixedImage } from '../core/vhd/vhd-writer.ts';
 import { vmdkImage } from '../core/vmdk/vmdk-writer.ts';
+import { vdiImage } from '../core/vdi/vdi-writer.ts';
 
 const MIB = 1 << 20;
 const GIB = 1 << 30;
@@ -38,6 +39,7 @@ const FORMATS: Record<string, Format> = {
   qcow2: { qemu: 'qcow2', write: qcow2Image, checks: true },
   vhd: { qemu: 'vpc', write: (s) => vhdFixedImage(s, { uniqueId }), checks: false, refuses: (size) => size % MIB !== 0 },
   'vhd-dynamic': { qemu: 'vpc', write: (s) => vhdDynamicImage(s, { uniqueId }), checks: false },
+  vdi: { qemu: 'vdi', write: (s) => vdiImage(s, { uuid: uniqueId }), checks: true },
   vmdk: { qemu: 'vmdk', write: (s) => vmdkImage(s, { cid: 0x1234abcd, fileName: 'nixos.vmdk' }), checks: true },
 };
 
