@@ -35,6 +35,8 @@ const MIN_CLUSTERS_32 = 65525;
 /** FAT32 entries have 28 bits; the top values are reserved. */
 const MAX_CLUSTERS_32 = 268435446;
 const MAX_SECTORS = 0xffffffff;
+/** The BPB counts root slots in 16 bits: whole sectors of them below 65536. */
+const MAX_ROOT_ENTRIES = 0xfff0;
 
 interface Defaults {
   sectorsPerTrack: number;
@@ -126,6 +128,7 @@ export function chooseGeometry(sizeBytes: number, opts: GeometryOptions = {}): G
   const wanted = opts.fatType ?? (sizeBytes >= 512 * 1024 * 1024 ? 32 : undefined);
   const d = defaults(sizeBytes, wanted ?? 16);
   const rootEntries = wanted === 32 ? 0 : Math.max(d.rootEntries, opts.rootEntries ?? 0);
+  if (rootEntries > MAX_ROOT_ENTRIES) throw new FatError(`the root directory needs ${rootEntries} entries; a FAT${wanted ?? '12/16'} root holds at most ${MAX_ROOT_ENTRIES}`);
   let totalSectors = Math.min(Math.floor(sizeBytes / SECTOR), MAX_SECTORS);
   totalSectors -= totalSectors % d.sectorsPerTrack;
   const aligned = totalSectors > 8192;
