@@ -35,6 +35,10 @@ export interface BuildResult {
   narBytes: number;
   downloadBytes: number;
   seconds: number;
+  /** The trusted keys whose signatures the build relied on (full "name:base64"), with how many store paths each signed. */
+  signers: { key: string; paths: number }[];
+  /** Store paths no trusted key signed (possible only with requireSigs off). */
+  unsigned: number;
 }
 
 export interface CacheUsage {
@@ -82,6 +86,18 @@ function throttled(send: ProgressListener): { listener: ProgressListener; flush(
       held.clear();
     },
   };
+}
+
+/** Who vouched for the closure: each signing key with its path count, and the unsigned rest. */
+function signersOf(config: BuildConfig, plan: BuildPlan): Pick<BuildResult, 'signers' | 'unsigned'> {
+  const counts = new Map<string, number>();
+  let unsigned = 0;
+  for (const { signedBy } of plan.resolved.values()) {
+    if (signedBy === undefined) unsigned++;
+    else counts.set(signedBy, (counts.get(signedBy) ?? 0) + 1);
+  }
+  const fullKey = (name: string) => config.trustedPublicKeys.find((k) => k.startsWith(`${name}:`)) ?? name;
+  return { signers: [...counts].map(([name, paths]) => ({ key: fullKey(name), paths })), unsigned };
 }
 
 async function planFor(config: BuildConfig, signal: AbortSignal, onProgress?: ProgressListener): Promise<BuildPlan> {
@@ -139,7 +155,7 @@ export const buildWorkerApi = {
         const sink = await createOpfsSink(dir, config.fileName);
         const summary = await buildImage(config, platform, sink, { signal: controller.signal, onProgress: progress?.listener, plan });
         progress?.flush();
-        return { ...summary, outputName: config.fileName, seconds: (performance.now() - started) / 1000 };
+        return { ...summary, ...signersOf(config, plan), outputName: config.fileName, seconds: (performance.now() - started) / 1000 };
       } finally {
         await platform.dispose();
       }
