@@ -11,7 +11,7 @@ import { nix32Encode } from '../core/nix/nix32.ts';
 import { encodeConfigFragment } from '../web/config-url.ts';
 import type { ConfigJson } from '../web/config-draft.ts';
 import { BUILD_TIMEOUT, downloadBytes, openBrowser, openLink, pressAndDownload, screenshot, serveWebApp, type BrowserSession, type WebApp } from './helpers/browser.ts';
-import { serveCache, type CacheServer } from './helpers/cache-server.ts';
+import { narFileOf, serveCache, type CacheServer } from './helpers/cache-server.ts';
 import { ROOT, run, runCli } from './helpers/cli.ts';
 import { fixtureCache, type Fixture } from './helpers/fixtures.ts';
 
@@ -280,6 +280,29 @@ describe('browser app (headless Chromium)', { timeout: 600_000 }, () => {
     } finally {
       await fresh.close();
       await broken.close();
+    }
+  });
+
+  test('a cache answering 503 for a NAR until the retries run out: the page says the cache is unavailable, not that bytes were tampered with', async () => {
+    const down = await serveCache(fx.caches.xz);
+    const fresh = await openBrowser();
+    try {
+      const victim = fx.paths.app;
+      down.failNar(victim, 503);
+      await openConfig(fresh.page, { ...tarballConfig(), substituters: [down.url] });
+      await fresh.page.click('#build');
+      await fresh.page.waitForSelector('body[data-state="failed"]', { timeout: BUILD_TIMEOUT });
+      const headline = await fresh.page.textContent('#result .card.error h3');
+      const message = (await fresh.page.textContent('#result .card.error')) ?? '';
+      assert.equal(headline, 'A binary cache is unavailable');
+      assert.match(message, /HTTP 503/);
+      assert.ok(message.includes(new URL(narFileOf(fx.caches.xz, victim), down.url).href), `the error names the NAR's URL: ${message}`);
+      assert.doesNotMatch(message, /verification|tamper|do not match/i);
+      await screenshot(fresh.page, '07-cache-unavailable');
+      assert.deepEqual(await opfsOutputs(fresh.page), []);
+    } finally {
+      await fresh.close();
+      await down.close();
     }
   });
 

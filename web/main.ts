@@ -1,8 +1,8 @@
 import './frame-guard.ts';
 import { proxy, wrap, type Remote } from 'comlink';
-import { parseConfig } from '../core/build/config.ts';
+import { parseConfig } from '../core/pipeline/config.ts';
+import type { Progress } from '../core/pipeline/progress.ts';
 import { CACHE_NIXOS_ORG_KEY } from '../core/nix/signature.ts';
-import type { Progress } from '../core/build/progress.ts';
 import type { BuildResult, BuildWorkerApi, PlanView } from '../worker/build-worker.ts';
 import { tidy, type ConfigJson } from './config-draft.ts';
 import { ConfigForm } from './config-form.ts';

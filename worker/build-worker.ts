@@ -1,10 +1,11 @@
 // The orchestrator worker: resolves closures and builds images with the same core as the CLI, on a
 // browser Platform (OPFS NAR cache, OPFS output file, codec workers). The page talks to it through comlink.
 import { expose } from 'comlink';
-import { buildImage, planBuild, type BuildPlan } from '../core/build/build-image.ts';
-import { parseConfig, type BuildConfig } from '../core/build/config.ts';
-import type { Progress, ProgressListener, Stage } from '../core/build/progress.ts';
+import { buildImage, planBuild, type BuildPlan } from '../core/pipeline/build-image.ts';
+import { parseConfig, type BuildConfig } from '../core/pipeline/config.ts';
+import type { Progress, ProgressListener, Stage } from '../core/pipeline/progress.ts';
 import { narCacheKey } from '../core/store/nar-fetch.ts';
+import { toErrorData } from '../core/errors.ts';
 import { createBrowserPlatform } from './browser-platform.ts';
 import { offlineFetch } from './offline-fetch.ts';
 import { fileEntries, opfsDir } from './opfs.ts';
@@ -188,4 +189,19 @@ async function removeOtherOutputs(dir: FileSystemDirectoryHandle): Promise<void>
   for (const name of names) await dir.removeEntry(name).catch(() => {});
 }
 
-expose(buildWorkerApi);
+/** The API with each failure sent as ErrorData: comlink would keep only an Error's name and message. */
+function reportingErrors<T extends Record<string, (...args: never[]) => unknown>>(api: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(api)) {
+    out[name] = async (...args: never[]) => {
+      try {
+        return await method(...args);
+      } catch (e) {
+        throw toErrorData(e);
+      }
+    };
+  }
+  return out as T;
+}
+
+expose(reportingErrors(buildWorkerApi));

@@ -1,7 +1,8 @@
 import type { NarInfo } from '../nix/narinfo.ts';
 import { verifyNarInfo, type PublicKey } from '../nix/signature.ts';
 import type { BinaryCache } from './binary-cache.ts';
-import { isAbort } from './http.ts';
+import { isAbort, NixImagerError, summarise } from '../errors.ts';
+
 
 export interface ResolvedPath {
   info: NarInfo;
@@ -21,12 +22,14 @@ export interface ResolveOptions {
   onProgress?: (resolved: number, known: number) => void;
 }
 
-export class UnavailablePathsError extends Error {
+export class UnavailablePathsError extends NixImagerError {
   override name = 'UnavailablePathsError';
+  readonly code = 'missing-path';
   constructor(readonly failures: { path: string; reasons: string[] }[]) {
     super(
       `${failures.length} store path${failures.length === 1 ? '' : 's'} could not be substituted: ` +
-        failures.map((f) => `${f.path} (${f.reasons.join('; ')})`).join(', '),
+        summarise(failures.map((f) => `${f.path} (${f.reasons.join('; ')})`)),
+      { subject: failures[0]?.path },
     );
   }
 }

@@ -1,5 +1,6 @@
 import { DEFAULT_STORE_DIR, parseStorePath, storePathOf } from '../nix/store-path.ts';
 import { CACHE_NIXOS_ORG_KEY, parsePublicKey } from '../nix/signature.ts';
+import { NixImagerError } from '../errors.ts';
 
 /**
  * The build configuration, mirroring the NixOS options of make-system-tarball / iso-image /
@@ -57,13 +58,14 @@ export interface BuildConfig {
   fileName: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends NixImagerError {
   override name = 'ConfigError';
+  readonly code = 'config';
   constructor(
     readonly field: string,
     problem: string,
   ) {
-    super(`config: ${field}: ${problem}`);
+    super(`config: ${field}: ${problem}`, { subject: field });
   }
 }
 

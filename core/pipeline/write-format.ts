@@ -3,7 +3,7 @@ import { identity } from '../codec/stream-compressor.ts';
 import { gzipCompressor } from '../codec/gzip.ts';
 import type { CodecPool } from '../codec/pool.ts';
 import { xzCompressor } from '../xz/xz-compressor.ts';
-import { zstdCompressor } from '../xz/zstd.ts';
+import { zstdCompressor } from '../zstd/zstd.ts';
 import { addPath, lookup, type ImageDir } from '../image/tree.ts';
 import { sliceSource } from '../io/data-source.ts';
 import type { ByteSink, SeekableSink } from '../io/sink.ts';
