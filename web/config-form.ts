@@ -72,6 +72,8 @@ export class ConfigForm {
     private readonly onChange: Listener,
     /** Edits of the trust fields (caches, keys, requireSigs) typed by the user, not loaded from elsewhere. */
     private readonly onHandEdit: (edit: HandEdit) => void = () => {},
+    /** Shown at the end of the binary caches section (the page's credentials, which are not config). */
+    private readonly cacheExtras: HTMLElement | null = null,
   ) {
     this.config = initial;
     this.render();
@@ -299,6 +301,7 @@ export class ConfigForm {
         this.onHandEdit({ field: 'requireSigs', value: v });
         this.changed();
       }),
+      this.cacheExtras,
     );
   }
 

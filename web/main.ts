@@ -5,7 +5,9 @@ import type { Progress } from '../core/pipeline/progress.ts';
 import { CACHE_NIXOS_ORG_KEY } from '../core/nix/signature.ts';
 import type { BuildResult, BuildWorkerApi, PlanView } from '../worker/build-worker.ts';
 import { tidy, type ConfigJson } from './config-draft.ts';
+import { CacheLogins } from './cache-logins.ts';
 import { ConfigForm } from './config-form.ts';
+import { cacheOrigins, CredentialsPanel } from './credentials-panel.ts';
 import { decodeConfigFragment, encodeConfigFragment } from './config-url.ts';
 import { demoConfig } from './demo-config.ts';
 import { $, h } from './dom.ts';
@@ -87,7 +89,9 @@ let arrivedFrom: string | null = null;
 
 const initial = initialConfig();
 if (initial.linked) arrivedFrom = 'the link you opened';
-const form = new ConfigForm(initial.config, () => scheduleConfigChange(), (edit) => trust.handEdit(edit));
+const logins = new CacheLogins(localStorageOrNull());
+const credentials = new CredentialsPanel(logins);
+const form = new ConfigForm(initial.config, () => scheduleConfigChange(), (edit) => trust.handEdit(edit), credentials.el);
 ui.form.append(form.el);
 
 /** Loads a config that did not come from the user's hands: its trust settings need consent. */
@@ -101,6 +105,11 @@ let configTimer: ReturnType<typeof setTimeout> | undefined;
 
 function currentJson(): ConfigJson {
   return tidy(form.value);
+}
+
+/** The origins of the caches the config uses (the default one when it names none). */
+function substituterOrigins(): string[] {
+  return cacheOrigins(currentJson().substituters ?? ['https://cache.nixos.org'], pageBase());
 }
 
 /** Validates with the CLI's parser; returns the error text or null. */
@@ -119,6 +128,7 @@ function showConfigStatus(): void {
   ui.configStatus.dataset['valid'] = String(problem === null);
   const key = JSON.stringify(currentJson());
   ui.closure.classList.toggle('stale', shownPlanKey !== null && shownPlanKey !== key);
+  credentials.update(substituterOrigins());
   showTrust();
 }
 
@@ -334,7 +344,7 @@ async function run(build: boolean): Promise<void> {
   ui.result.replaceChildren();
   setState('resolving');
   try {
-    const plan = await cancellable(() => api.plan(json, base, onProgress));
+    const plan = await cancellable(() => api.plan(json, base, logins.for(substituterOrigins()), onProgress));
     shownPlanKey = JSON.stringify(json);
     showPlan(plan);
     // A closure resolved before (by "Resolve closure") is not looked up again.
@@ -345,7 +355,7 @@ async function run(build: boolean): Promise<void> {
       return;
     }
     setState('building');
-    const result = await cancellable(() => api.build(json, base, form.files, onProgress));
+    const result = await cancellable(() => api.build(json, base, form.files, logins.for(substituterOrigins()), onProgress));
     view.finish('done');
     setState('done');
     showPlan({ ...plan, paths: plan.paths.map((p) => ({ ...p, cached: true })) });
