@@ -1,6 +1,7 @@
 import { backupGpt, PARTITION_TYPE, primaryGpt, type GptTable } from '../primitives/gpt.ts';
 import { guidBytes } from '../primitives/guid.ts';
 import { le32, SECTOR } from './both-endian.ts';
+import { NixImagerError } from '../errors.ts';
 
 /** syslinux's isohdpfx.bin: the MBR boot code, of which the first 432 bytes are used. */
 export const MBR_CODE_SIZE = 432;
@@ -9,8 +10,9 @@ export const HYBRID_ALIGN_SECTORS = (64 * 32 * 512) / SECTOR;
 const HEADS = 64;
 const SECS = 32;
 
-export class IsohybridError extends Error {
+export class IsohybridError extends NixImagerError {
   override name = 'IsohybridError';
+  readonly code = 'image';
 }
 
 export interface HybridParams {
