@@ -122,6 +122,7 @@ async function runBuild(args: string[]): Promise<void> {
   try {
     const summary = await buildInThread({ config, output, configDir, cacheDir, progress: progress !== undefined }, progress?.update, abort.signal);
     progress?.clear();
+    for (const note of summary.notes) process.stderr.write(`nix-imager: note: ${note}\n`);
     if (!values.quiet) {
       const secs = (Date.now() - started) / 1000;
       process.stderr.write(

@@ -1,0 +1,129 @@
+// A live ISO from a NixOS toplevel alone: reads the toplevel's own NAR (nothing else is
+// downloaded until it proves bootable), finds the boot loaders in its closure, and turns the
+// config into an ordinary ISO config: the closure in /nix-store.squashfs, the kernel, initrd,
+// boot menus and boot images as contents.
+import type { BinaryCache } from '../cache/binary-cache.ts';
+import { resolvePaths, type ResolveOptions, type ResolvedPath } from '../cache/resolve.ts';
+import { NarListing } from '../image/store-tree.ts';
+import type { ImageNode } from '../image/tree.ts';
+import { binaryToText } from '../io/binary-string.ts';
+import { isoKernelPath, ISO_INITRD_PATH, isolinuxCfg, liveSystem, type LiveSystem } from '../nixos/live-iso.ts';
+import { readToplevel, ToplevelError } from '../nixos/toplevel.ts';
+import { DEFAULT_STORE_DIR, storePathOf } from '../nix/store-path.ts';
+import type { NarCache } from '../store/nar-cache.ts';
+import { fetchNar } from '../store/nar-fetch.ts';
+import type { BuildConfig, Content, IsoConfig } from './config.ts';
+import { lookupStoreNode, StoreLookupError } from './store-lookup.ts';
+
+export interface LiveIso {
+  /** The config with the toplevel turned into contents and ISO options. */
+  config: BuildConfig;
+  /** What the ISO cannot do and why (e.g. no syslinux in the closure: no BIOS boot). */
+  notes: string[];
+}
+
+interface Sources {
+  caches: BinaryCache[];
+  resolveOpts: ResolveOptions;
+  narCache: NarCache;
+  signal?: AbortSignal;
+}
+
+const SYSLINUX_DIR = 'share/syslinux';
+
+/** Plans the live ISO of `config.toplevel`; refuses, naming the toplevel, one that cannot boot from an ISO. */
+export async function planLiveIso(config: BuildConfig, sources: Sources): Promise<LiveIso> {
+  const top = config.toplevel!;
+  const iso = config.iso!;
+  const closure = await resolvePaths([top], sources.caches, { ...sources.resolveOpts, closure: true });
+  const store = storeReader(closure, sources);
+  const t = await readToplevel(top, store.lookupIn([top]));
+  const system = liveSystem(t, iso.volumeID ?? undefined);
+  for (const [what, file] of [['kernel', system.kernel], ['initrd', system.initrd]] as const) {
+    if (!closure.has(storePathOf(file).storePath)) throw new ToplevelError(top, `its ${what} ${file} is not in its closure`);
+  }
+
+  // Decide from names and links first, so a toplevel nothing could boot is refused before any download.
+  const wantBios = iso.bootImage !== null && system.architecture.bios;
+  const syslinuxCandidates = wantBios ? [...closure.keys()].filter((p) => /-syslinux-/.test(p.slice(p.lastIndexOf('/')))) : [];
+  if (syslinuxCandidates.length === 0 && t.systemd === undefined) {
+    throw new ToplevelError(top, 'cannot boot from an ISO: neither syslinux in its closure (for BIOS) nor a systemd link (for systemd-boot under UEFI)');
+  }
+  const notes: string[] = [];
+  const syslinux = await findSyslinux(syslinuxCandidates, store);
+  if (wantBios && syslinux === undefined) notes.push(`${top}: no BIOS boot: no store path in its closure has ${SYSLINUX_DIR}/isolinux.bin (add syslinux to the system)`);
+  if (iso.bootImage !== null && !system.architecture.bios) notes.push(`${top}: no BIOS boot: ${system.architecture.system} machines have no PC BIOS`);
+  if (syslinux === undefined) throw new ToplevelError(top, 'cannot boot from an ISO: no syslinux in its closure');
+
+  return { config: { ...config, contents: [...config.contents, ...isoContents(system, config, syslinux)], iso: isoOptions(iso, system, syslinux) }, notes };
+}
+
+interface Syslinux {
+  storePath: string;
+  /** Names of the files in share/syslinux, to copy to /isolinux/. */
+  files: string[];
+}
+
+async function findSyslinux(candidates: string[], store: StoreReader): Promise<Syslinux | undefined> {
+  for (const p of candidates) {
+    const dir = await store.lookupIn([p])(`${p}/${SYSLINUX_DIR}`);
+    if (dir?.kind !== 'dir' || dir.entries.get('isolinux.bin')?.kind !== 'file') continue;
+    const files = [...dir.entries].filter(([, n]) => n.kind === 'file').map(([name]) => binaryToText(name));
+    return { storePath: p, files: files.sort() };
+  }
+  return undefined;
+}
+
+const storeFile = (path: string, target: string): Content => ({ source: { kind: 'store', path }, target });
+
+function isoContents(s: LiveSystem, config: BuildConfig, syslinux: Syslinux | undefined): Content[] {
+  const out: Content[] = [
+    storeFile(s.kernel, isoKernelPath(s)),
+    storeFile(s.initrd, ISO_INITRD_PATH),
+    { source: { kind: 'text', text: s.label }, target: '/version.txt' },
+  ];
+  if (syslinux !== undefined) {
+    for (const f of syslinux.files) out.push(storeFile(`${syslinux.storePath}/${SYSLINUX_DIR}/${f}`, `/isolinux/${f}`));
+    out.push({ source: { kind: 'text', text: isolinuxCfg(s, config.iso!.bootTimeout) }, target: '/isolinux/isolinux.cfg' });
+  }
+  return out;
+}
+
+function isoOptions(iso: IsoConfig, s: LiveSystem, syslinux: Syslinux | undefined): IsoConfig {
+  const mbr = syslinux !== undefined && iso.usbBootable && syslinux.files.includes('isohdpfx.bin');
+  return {
+    ...iso,
+    volumeID: s.volumeID,
+    bootImage: syslinux !== undefined ? '/isolinux/isolinux.bin' : null,
+    isohybridMbrImage: mbr ? { kind: 'store', path: `${syslinux.storePath}/${SYSLINUX_DIR}/isohdpfx.bin` } : null,
+    efiBootImage: null,
+    squashfsContents: [s.storePath, ...iso.squashfsContents.filter((p) => p !== s.storePath)],
+  };
+}
+
+interface StoreReader {
+  /** A lookup that reads only `paths` (fetching their NARs): anything else reads as missing. */
+  lookupIn(paths: string[]): (fullPath: string) => Promise<ImageNode | undefined>;
+}
+
+function storeReader(closure: Map<string, ResolvedPath>, sources: Sources): StoreReader {
+  const trees = new Map<string, Promise<ImageNode>>();
+  const tree = (p: string): Promise<ImageNode> => {
+    let t = trees.get(p);
+    if (t === undefined) {
+      t = fetchNar(closure.get(p)!, sources.narCache, { signal: sources.signal }).then((nar) => NarListing.pack(nar.entries).tree(nar.open));
+      trees.set(p, t);
+    }
+    return t;
+  };
+  return {
+    lookupIn: (paths) => async (fullPath) => {
+      try {
+        return await lookupStoreNode(fullPath, DEFAULT_STORE_DIR, (p) => (paths.includes(p) && closure.has(p) ? tree(p) : Promise.reject(new StoreLookupError(`${p} is not read here`))));
+      } catch (e) {
+        if (e instanceof StoreLookupError) return undefined;
+        throw e;
+      }
+    },
+  };
+}
