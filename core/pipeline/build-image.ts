@@ -101,14 +101,14 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   const { signal, onProgress } = opts;
   const storeDir = DEFAULT_STORE_DIR;
   const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, platform.ed25519Verify, signal);
-  const live = given.toplevel !== null ? await planLiveIso(given, { caches, resolveOpts, narCache: platform.narCache, signal }) : undefined;
+  const narOptions = { signal, sha256: platform.sha256, codecs: platform.codecs };
+  const live = given.toplevel !== null ? await planLiveIso(given, { caches, resolveOpts, narCache: platform.narCache, narOptions }) : undefined;
   const config = live?.config ?? given;
   // A plan made before the toplevel was read does not know its closure.
   const plan = (live ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, { ...opts, verify: platform.ed25519Verify }));
   const { imageClosure, squashfsClosure } = plan;
   // The caller's plan stays as it was: paths met on the way are added to this build's copy.
   const resolved = new Map(plan.resolved);
-  const narOptions = { signal, sha256: platform.sha256, codecs: platform.codecs };
 
   // 2. NARs: verified, into the NAR cache.
   const nars = await fetchAll([...resolved.values()], platform.narCache, narOptions, opts);
