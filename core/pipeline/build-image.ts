@@ -18,7 +18,7 @@ import { ConfigError, type BuildConfig, type ContentSource } from './config.ts';
 import { writeFormat } from './write-format.ts';
 import type { ProgressListener } from './progress.ts';
 import { lookupStoreNode } from './store-lookup.ts';
-import { planLiveIso } from './toplevel-iso.ts';
+import { efiImageNode, planLiveIso } from './toplevel-iso.ts';
 
 /** What a build needs from its platform (Node CLI or browser worker). */
 export interface Platform {
@@ -144,6 +144,10 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   // 3. The image tree, as make-system-tarball.sh / make-iso9660-image.sh lay it out.
   const root = newDir(0o755);
   for (const c of config.contents) addPath(root, textToBinary(c.target), await contentNode(c.source, platform, storeDir, storeRoot));
+  if (live?.efiImage) {
+    const storeFile = (path: string) => contentNode({ kind: 'store', path }, platform, storeDir, storeRoot);
+    addPath(root, textToBinary(live.efiImage.target), await efiImageNode(live.efiImage.files, config.sourceDateEpoch, storeFile));
+  }
   for (const s of config.storeContents) if (s.symlink !== null) addPath(root, textToBinary(s.symlink), { kind: 'symlink', target: textToBinary(s.object) });
   const registration = registrationText(imageClosure.map((p) => registrationEntry(resolved.get(p)!)));
   let tree: ImageDir = root;
