@@ -36,6 +36,8 @@ Config (JSON; relative paths are relative to the config file):
                       relative path                          (default ["https://cache.nixos.org"])
   trustedPublicKeys   ["name:base64", …]          (default the cache.nixos.org-1 key)
   requireSigs         refuse paths not signed by a trusted key (default true)
+                      Building a config you did not write trusts its author: its substituters,
+                      trustedPublicKeys and requireSigs decide what goes into the image.
   storeContents       [{ "object": "/nix/store/…", "symlink": "/run/current-system" | "none" }]
                       their closure goes under /nix/store, with /nix-path-registration
                       (for nix-store --load-db) and the symlinks
@@ -108,6 +110,7 @@ async function runBuild(args: string[]): Promise<void> {
   try {
     const summary = await buildInThread({ json, output, configDir, cacheDir, threads, progress: progress !== undefined }, progress?.update, abort.signal);
     progress?.clear();
+    for (const note of summary.notes) process.stderr.write(`nix-imager: note: ${note}\n`);
     if (!values.quiet) {
       const secs = (Date.now() - started) / 1000;
       process.stderr.write(

@@ -7,6 +7,8 @@ import { isAbort, NixImagerError, summarise } from '../errors.ts';
 export interface ResolvedPath {
   info: NarInfo;
   cache: BinaryCache;
+  /** The trusted key whose signature verified, or undefined: unsigned by any trusted key (accepted without requireSigs). */
+  signedBy?: string;
 }
 
 export interface ResolveOptions {
@@ -68,14 +70,13 @@ export async function resolvePaths(roots: string[], caches: BinaryCache[], opts:
         reasons.push(`not in ${cache.url}`);
         continue;
       }
-      if (opts.requireSigs) {
-        const check = verifyNarInfo(info, opts.trustedKeys, opts.verify);
-        if (!check.ok) {
-          reasons.push(`${cache.url}: ${check.reason}`);
-          continue;
-        }
+      // Checked without requireSigs too, so the user learns which key (if any) they relied on.
+      const check = verifyNarInfo(info, opts.trustedKeys, opts.verify);
+      if (opts.requireSigs && !check.ok) {
+        reasons.push(`${cache.url}: ${check.reason}`);
+        continue;
       }
-      resolved.set(path, { info, cache });
+      resolved.set(path, { info, cache, signedBy: check.ok ? check.keyName : undefined });
       if (opts.closure) info.references.forEach(enqueue);
       return;
     }

@@ -101,6 +101,7 @@ export async function writeFormat(config: BuildConfig, tree: ImageDir, sink: Byt
       for (const [field, path] of [['bootImage', iso.bootImage], ['efiBootImage', iso.efiBootImage]] as const) {
         if (path !== null && lookup(tree, path)?.kind !== 'file') throw new Error(`config: iso.${field}: ${path} is not a file in the image (add it with "contents")`);
       }
+      if (iso.volumeID === null) throw new Error('config: iso.volumeID: not set from the toplevel');
       const opts: IsoOptions = {
         volumeID: iso.volumeID,
         appID: iso.appID,
