@@ -102,7 +102,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   const storeDir = DEFAULT_STORE_DIR;
   const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, platform.ed25519Verify, signal);
   const narOptions = { signal, sha256: platform.sha256, codecs: platform.codecs };
-  const live = given.toplevel !== null ? await planLiveIso(given, { caches, resolveOpts, narCache: platform.narCache, narOptions }) : undefined;
+  const live = given.toplevel !== null ? await planLiveIso(given, given.toplevel, { caches, resolveOpts, narCache: platform.narCache, narOptions }) : undefined;
   const config = live?.config ?? given;
   // A plan made before the toplevel was read does not know its closure.
   const plan = (live ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, { ...opts, verify: platform.ed25519Verify }));

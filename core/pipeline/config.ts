@@ -1,14 +1,15 @@
 import { DEFAULT_STORE_DIR, parseStorePath, storePathOf } from '../nix/store-path.ts';
-import { CACHE_NIXOS_ORG_KEY, parsePublicKey } from '../nix/signature.ts';
+import { parsePublicKey } from '../nix/signature.ts';
 import { NixImagerError } from '../errors.ts';
+import { COMPRESSIONS, CONFIG_FIELDS as F, IMAGE_FORMATS, ISO_FIELDS as I, SQUASHFS_CODECS } from './config-schema.ts';
 
 /**
  * The build configuration, mirroring the NixOS options of make-system-tarball / iso-image /
- * make-squashfs. `parseConfig` validates untrusted JSON and fills in nixpkgs' defaults.
+ * make-squashfs. `parseConfig` validates untrusted JSON against config-schema.ts and fills in nixpkgs' defaults.
  */
-export type ImageFormat = 'tarball' | 'iso' | 'squashfs';
-export type Compression = 'none' | 'gzip' | 'xz' | 'zstd';
-export type SquashfsCodec = 'zstd' | 'xz' | 'gzip';
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+export type Compression = (typeof COMPRESSIONS)[number];
+export type SquashfsCodec = (typeof SQUASHFS_CODECS)[number];
 
 export interface StoreContent {
   object: string;
@@ -43,8 +44,7 @@ export interface IsoConfig {
   bootTimeout: number;
 }
 
-export interface BuildConfig {
-  format: ImageFormat;
+interface CommonConfig {
   substituters: string[];
   trustedPublicKeys: string[];
   requireSigs: boolean;
@@ -58,12 +58,31 @@ export interface BuildConfig {
   squashfsCompression: SquashfsCodec;
   squashfsBlockSize: number;
   sourceDateEpoch: number;
-  iso: IsoConfig | null;
-  /** A NixOS system's toplevel store path: the image is built for it (a live ISO), see core/pipeline/toplevel-iso.ts. */
-  toplevel: string | null;
   /** Base name make-system-tarball / iso-image would give the output. */
   fileName: string;
 }
+
+export interface IsoBuildConfig extends CommonConfig {
+  format: 'iso';
+  iso: IsoConfig;
+  /** A NixOS system's toplevel store path: the image is built for it (a live ISO), see core/pipeline/toplevel-iso.ts. */
+  toplevel: string | null;
+}
+
+export interface TarballConfig extends CommonConfig {
+  format: 'tarball';
+  iso: null;
+  toplevel: null;
+}
+
+export interface SquashfsConfig extends CommonConfig {
+  format: 'squashfs';
+  iso: null;
+  toplevel: null;
+}
+
+/** What parseConfig returns: one shape per format. */
+export type BuildConfig = IsoBuildConfig | TarballConfig | SquashfsConfig;
 
 export class ConfigError extends NixImagerError {
   override name = 'ConfigError';
@@ -168,16 +187,8 @@ function contentSource(o: Obj, field: string, storeDir: string): ContentSource {
   return { kind: 'local', path: source! };
 }
 
-const TOP_KEYS = [
-  'format', 'substituters', 'trustedPublicKeys', 'requireSigs', 'storeContents', 'contents', 'compression',
-  'xzPreset', 'xzBlockSize', 'threads', 'squashfsCompression', 'squashfsBlockSize', 'sourceDateEpoch', 'iso', 'fileName', 'system', 'toplevel',
-] as const;
-const ISO_KEYS = [
-  'isoName', 'volumeID', 'appID', 'publisher', 'bootable', 'bootImage', 'efiBootable', 'efiBootImage', 'usbBootable',
-  'isohybridMbrImage', 'squashfsContents', 'squashfsCompression', 'bootTimeout',
-] as const;
-const COMPRESSIONS = ['none', 'gzip', 'xz', 'zstd'] as const;
-const SQUASHFS_CODECS = ['zstd', 'xz', 'gzip'] as const;
+const TOP_KEYS = Object.keys(F);
+const ISO_KEYS = Object.keys(I);
 const EXTENSION: Record<Compression, string> = { none: '', gzip: '.gz', xz: '.xz', zstd: '.zst' };
 
 export interface ParseConfigOptions {
@@ -194,10 +205,10 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
   const storeDir = opts.storeDir ?? DEFAULT_STORE_DIR;
   if (!isObj(json)) throw new ConfigError('(top level)', 'must be a JSON object');
   onlyKeys(json, '', TOP_KEYS);
-  const format = oneOf(json, 'format', 'format', ['tarball', 'iso', 'squashfs'] as const);
+  const format = oneOf(json, 'format', 'format', IMAGE_FORMATS);
   if (format === undefined) throw new ConfigError('format', 'is required ("tarball", "iso" or "squashfs")');
 
-  const written = stringList(json, 'substituters', 'substituters') ?? ['https://cache.nixos.org'];
+  const written = stringList(json, 'substituters', 'substituters') ?? [...F.substituters.default];
   if (written.length === 0) throw new ConfigError('substituters', 'needs at least one binary cache');
   const substituters = written.map((s, i) => {
     try {
@@ -206,7 +217,7 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
       throw new ConfigError(`substituters[${i}]`, e instanceof Error ? e.message : String(e));
     }
   });
-  const trustedPublicKeys = stringList(json, 'trustedPublicKeys', 'trustedPublicKeys') ?? [CACHE_NIXOS_ORG_KEY];
+  const trustedPublicKeys = stringList(json, 'trustedPublicKeys', 'trustedPublicKeys') ?? [...F.trustedPublicKeys.default];
   trustedPublicKeys.forEach((k, i) => {
     try {
       parsePublicKey(k);
@@ -238,9 +249,9 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
     seen.set(c.target, i);
   });
 
-  const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? 'zstd';
+  const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? F.squashfsCompression.default;
   const compression = oneOf(json, 'compression', 'compression', COMPRESSIONS) ?? (format === 'tarball' ? 'xz' : 'none');
-  const system = str(json, 'system', 'system') ?? 'x86_64-linux';
+  const system = str(json, 'system', 'system') ?? F.system.default;
   const top = str(json, 'toplevel', 'toplevel');
   const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
   if (toplevel !== null && format !== 'iso') throw new ConfigError('toplevel', `builds "format": "iso" (a live ISO), not ${JSON.stringify(format)}`);
@@ -248,25 +259,29 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
   if (format !== 'iso' && json['iso'] !== undefined) throw new ConfigError('iso', `only applies to "format": "iso"`);
   if (format !== 'iso' && storeContents.length === 0) throw new ConfigError('storeContents', `a ${format} needs at least one store object`);
 
-  const defaultName = format === 'tarball' ? `nixos-system-${system}.tar` : format === 'iso' ? iso!.isoName : `nixos-store-${system}.squashfs`;
-  return {
-    format,
+  const defaultName = format === 'tarball' ? `nixos-system-${system}.tar` : iso !== null ? iso.isoName : `nixos-store-${system}.squashfs`;
+  const common: CommonConfig = {
     substituters,
     trustedPublicKeys,
-    requireSigs: bool(json, 'requireSigs', 'requireSigs') ?? true,
+    requireSigs: bool(json, 'requireSigs', 'requireSigs') ?? F.requireSigs.default,
     storeContents,
     contents,
     compression,
-    xzPreset: int(json, 'xzPreset', 'xzPreset', 0, 9) ?? 6,
-    xzBlockSize: int(json, 'xzBlockSize', 'xzBlockSize', 4096, 2 ** 40) ?? 24 * 2 ** 20,
-    threads: int(json, 'threads', 'threads', 0, 256) ?? 0,
+    xzPreset: intField(json, 'xzPreset', 'xzPreset', F.xzPreset) ?? F.xzPreset.default,
+    xzBlockSize: intField(json, 'xzBlockSize', 'xzBlockSize', F.xzBlockSize) ?? F.xzBlockSize.default,
+    threads: intField(json, 'threads', 'threads', F.threads) ?? F.threads.default,
     squashfsCompression,
-    squashfsBlockSize: int(json, 'squashfsBlockSize', 'squashfsBlockSize', 4096, 2 ** 20) ?? 2 ** 20,
-    sourceDateEpoch: int(json, 'sourceDateEpoch', 'sourceDateEpoch', 0, 2 ** 32 - 1) ?? 315532800,
-    iso,
-    toplevel,
+    squashfsBlockSize: intField(json, 'squashfsBlockSize', 'squashfsBlockSize', F.squashfsBlockSize) ?? F.squashfsBlockSize.default,
+    sourceDateEpoch: intField(json, 'sourceDateEpoch', 'sourceDateEpoch', F.sourceDateEpoch) ?? F.sourceDateEpoch.default,
     fileName: (str(json, 'fileName', 'fileName') ?? defaultName) + EXTENSION[compression],
   };
+  if (iso !== null) return { format: 'iso', ...common, iso, toplevel };
+  return { format: format as 'tarball' | 'squashfs', ...common, iso: null, toplevel: null };
+}
+
+/** An integer field within the range its spec gives. */
+function intField(o: Obj, key: string, field: string, spec: { min: number; max: number }): number | undefined {
+  return int(o, key, field, spec.min, spec.max);
 }
 
 /** `fromToplevel`: the boot loaders come from the toplevel's closure, so booting is on by default and needs no images named. */
@@ -278,8 +293,8 @@ function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, sys
   const efiBootable = bool(o, 'efiBootable', 'iso.efiBootable') ?? fromToplevel;
   const usbBootable = bool(o, 'usbBootable', 'iso.usbBootable') ?? fromToplevel;
   if (!fromToplevel && o['bootTimeout'] !== undefined) throw new ConfigError('iso.bootTimeout', 'only applies with "toplevel" (the boot menus are generated from it)');
-  const bootImage = str(o, 'bootImage', 'iso.bootImage') ?? '/isolinux/isolinux.bin';
-  const efiBootImage = str(o, 'efiBootImage', 'iso.efiBootImage') ?? '/boot/efi.img';
+  const bootImage = str(o, 'bootImage', 'iso.bootImage') ?? I.bootImage.default;
+  const efiBootImage = str(o, 'efiBootImage', 'iso.efiBootImage') ?? I.efiBootImage.default;
   let mbr: ContentSource | null = null;
   if (usbBootable && !fromToplevel) {
     if (!bootable) throw new ConfigError('iso.usbBootable', 'needs "bootable": true (the MBR chains to the El Torito boot image)');
@@ -291,8 +306,8 @@ function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, sys
   return {
     isoName: str(o, 'isoName', 'iso.isoName') ?? `nixos-${system}.iso`,
     volumeID: str(o, 'volumeID', 'iso.volumeID') ?? (fromToplevel ? null : 'NIXOS_ISO'),
-    appID: str(o, 'appID', 'iso.appID') ?? 'nixos',
-    publisher: str(o, 'publisher', 'iso.publisher') ?? 'nixos',
+    appID: str(o, 'appID', 'iso.appID') ?? I.appID.default,
+    publisher: str(o, 'publisher', 'iso.publisher') ?? I.publisher.default,
     bootImage: bootable ? imagePath(bootImage, 'iso.bootImage') : null,
     efiBootImage: efiBootable ? imagePath(efiBootImage, 'iso.efiBootImage') : null,
     isohybridMbrImage: mbr,
@@ -300,6 +315,6 @@ function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, sys
     squashfsContents: squashfsContents.map((p, i) => storePath(p, `iso.squashfsContents[${i}]`, storeDir)),
     squashfsCompression: oneOf(o, 'squashfsCompression', 'iso.squashfsCompression', SQUASHFS_CODECS) ?? squashfsDefault,
     // iso-image.nix sets boot.loader.timeout = 10.
-    bootTimeout: int(o, 'bootTimeout', 'iso.bootTimeout', 0, 3600) ?? 10,
+    bootTimeout: intField(o, 'bootTimeout', 'iso.bootTimeout', I.bootTimeout) ?? I.bootTimeout.default,
   };
 }
