@@ -59,7 +59,7 @@ export interface BuildConfig {
   squashfsBlockSize: number;
   sourceDateEpoch: number;
   iso: IsoConfig | null;
-  /** A NixOS system's toplevel store path: the image is built for it (a live ISO), see core/build/toplevel-iso.ts. */
+  /** A NixOS system's toplevel store path: the image is built for it (a live ISO), see core/pipeline/toplevel-iso.ts. */
   toplevel: string | null;
   /** Base name make-system-tarball / iso-image would give the output. */
   fileName: string;
