@@ -63,6 +63,8 @@ export interface BuildConfig {
   toplevel: string | null;
   /** Base name make-system-tarball / iso-image would give the output. */
   fileName: string;
+  /** The system the config names (`"system"`), which a toplevel must be built for; null when not given. */
+  system: string | null;
 }
 
 export class ConfigError extends NixImagerError {
@@ -222,7 +224,8 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
 
   const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? 'zstd';
   const compression = oneOf(json, 'compression', 'compression', COMPRESSIONS) ?? (format === 'tarball' ? 'xz' : 'none');
-  const system = str(json, 'system', 'system') ?? 'x86_64-linux';
+  const givenSystem = str(json, 'system', 'system') ?? null;
+  const system = givenSystem ?? 'x86_64-linux';
   const top = str(json, 'toplevel', 'toplevel');
   const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
   if (toplevel !== null && format !== 'iso') throw new ConfigError('toplevel', `builds "format": "iso" (a live ISO), not ${JSON.stringify(format)}`);
@@ -248,6 +251,7 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
     iso,
     toplevel,
     fileName: (str(json, 'fileName', 'fileName') ?? defaultName) + EXTENSION[compression],
+    system: givenSystem,
   };
 }
 
