@@ -182,14 +182,32 @@ const COMPRESSIONS = ['none', 'gzip', 'xz', 'zstd'] as const;
 const SQUASHFS_CODECS = ['zstd', 'xz', 'gzip'] as const;
 const EXTENSION: Record<Compression, string> = { none: '', gzip: '.gz', xz: '.xz', zstd: '.zst' };
 
-export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConfig {
+export interface ParseConfigOptions {
+  storeDir?: string;
+  /**
+   * Makes a substituter as written into the URL to fetch from: the CLI resolves relative paths
+   * against the config file's directory, the page against its own URL. Default: as written.
+   */
+  resolveSubstituter?: (substituter: string) => string;
+}
+
+/** Validates untrusted JSON and fills in the defaults; the result is final (nobody rewrites it afterwards). */
+export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildConfig {
+  const storeDir = opts.storeDir ?? DEFAULT_STORE_DIR;
   if (!isObj(json)) throw new ConfigError('(top level)', 'must be a JSON object');
   onlyKeys(json, '', TOP_KEYS);
   const format = oneOf(json, 'format', 'format', ['tarball', 'iso', 'squashfs'] as const);
   if (format === undefined) throw new ConfigError('format', 'is required ("tarball", "iso" or "squashfs")');
 
-  const substituters = stringList(json, 'substituters', 'substituters') ?? ['https://cache.nixos.org'];
-  if (substituters.length === 0) throw new ConfigError('substituters', 'needs at least one binary cache');
+  const written = stringList(json, 'substituters', 'substituters') ?? ['https://cache.nixos.org'];
+  if (written.length === 0) throw new ConfigError('substituters', 'needs at least one binary cache');
+  const substituters = written.map((s, i) => {
+    try {
+      return opts.resolveSubstituter ? opts.resolveSubstituter(s) : s;
+    } catch (e) {
+      throw new ConfigError(`substituters[${i}]`, e instanceof Error ? e.message : String(e));
+    }
+  });
   const trustedPublicKeys = stringList(json, 'trustedPublicKeys', 'trustedPublicKeys') ?? [CACHE_NIXOS_ORG_KEY];
   trustedPublicKeys.forEach((k, i) => {
     try {
