@@ -100,7 +100,7 @@ function caseFolded(name: string): string {
   return out;
 }
 
-const key = (short: Uint8Array) => String.fromCharCode(...short);
+const key = (short: Uint8Array) => String.fromCharCode.apply(null, short as unknown as number[]);
 
 /**
  * Names for one directory's entries, in the order given: names that are short names keep them,
@@ -122,26 +122,34 @@ export function directoryNames(names: readonly string[], shownDir: () => string)
     taken.add(key(short));
     return { long: undefined, short };
   });
+  const tails: Tails = new Map();
   names.forEach((n, i) => {
     if (out[i] !== undefined) return;
-    const short = shortNameFor(basisName(n), taken, shownDir);
+    const short = shortNameFor(basisName(n), taken, tails, shownDir);
     taken.add(key(short));
     out[i] = { long: n, short };
   });
   return out as DirName[];
 }
 
-function shortNameFor(b: Basis, taken: Set<string>, shownDir: () => string): Uint8Array {
+/** The lowest numeric tail tried so far for each basis: every lower one was taken, and taken names stay taken. */
+type Tails = Map<string, number>;
+
+function shortNameFor(b: Basis, taken: Set<string>, tails: Tails, shownDir: () => string): Uint8Array {
   if (!b.lossy) {
     const plain = padded(b.base, b.ext);
     if (!taken.has(key(plain))) return plain;
   }
-  for (let n = 1; n < 1_000_000; n++) {
+  const basis = `${b.base}.${b.ext}`;
+  for (let n = tails.get(basis) ?? 1; n < 1_000_000; n++) {
     const tail = `~${n}`;
     const candidate = padded(b.base.slice(0, 8 - tail.length) + tail, b.ext);
-    if (!taken.has(key(candidate))) return candidate;
+    if (!taken.has(key(candidate))) {
+      tails.set(basis, n + 1);
+      return candidate;
+    }
   }
-  throw new FatError(`${shownDir()}: no free short name for ${b.base}.${b.ext}`);
+  throw new FatError(`${shownDir()}: no free short name for ${basis}`);
 }
 
 /** The checksum of a short name that each of its long entries carries (a rotate-right-and-add over the 11 bytes). */
