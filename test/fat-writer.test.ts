@@ -87,6 +87,34 @@ test('FAT32 chosen by size (600 MiB) is clean and sparse: only the used clusters
   assert.equal(bootSectorFields(readFileSync(image).subarray(0, 512)).type, 'FAT32');
 });
 
+test('a 64 GiB FAT32 volume with a 100 MB file streams in bounded memory (FATs in pieces, free space as zero runs) and is clean', async () => {
+  const root = newDir();
+  const big: DataSource = {
+    size: 100 * 1e6,
+    async *stream() {
+      const chunk = pattern(MiB, 7);
+      for (let left = this.size; left > 0; left -= MiB) yield left >= MiB ? chunk : chunk.subarray(0, left);
+    },
+  };
+  add(root, 'nix/store/big.bin', big);
+  const source = fatImage(root, { mtime: EPOCH, size: 64 * 1024 * MiB, label: 'BIG' });
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  let total = 0;
+  let largest = 0;
+  for await (const c of source.chunks()) {
+    total += chunkLength(c);
+    if (!isZeros(c)) largest = Math.max(largest, c.length);
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  assert.equal(total, source.size);
+  assert.ok(largest <= MiB, `largest chunk ${largest} bytes`);
+  assert.ok(peak - before < 128 * MiB, `rss grew by ${((peak - before) / MiB).toFixed(0)} MiB`);
+  const allocated = source.allocated().reduce((n, r) => n + r.length, 0);
+  assert.ok(allocated < 101 * 1e6, `${allocated} bytes allocated`);
+  await judgeFat(root, { mtime: EPOCH, size: 64 * 1024 * MiB, label: 'BIG' }, fresh('judge'));
+});
+
 test('automatic size: contents plus slack as iso-image.nix sizes efi.img, grown until the tree fits', async () => {
   const root = newDir();
   add(root, 'EFI/BOOT/BOOTX64.EFI', pattern(5 * MiB + 3, 1));
