@@ -12,7 +12,7 @@ import { textToBinary } from '../core/io/binary-string.ts';
 import { bytesSource, type DataSource } from '../core/io/data-source.ts';
 import { chunkLength, isZeros } from '../core/io/sparse.ts';
 import { FatError } from '../core/fat/fat-error.ts';
-import { fatAutoSize, fatImage, fatStream, type FatOptions } from '../core/fat/fat-writer.ts';
+import { fatAutoSize, fatImage, fatStream, type FatContents, type FatFile, type FatOptions } from '../core/fat/fat-writer.ts';
 import { assertFsckClean, bootSectorFields, judgeFat, mdirListing, writeSparse } from './helpers/fat-tools.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nix-imager-fat-'));
@@ -190,6 +190,24 @@ test('a FAT16 root with 1200 entries grows past 512 slots, as mkfs.fat -r makes 
   for (let i = 0; i < 600; i++) add(root, `root-file-${i}`, pattern(i % 3, i));
   const { image } = await judgeFat(root, { mtime: EPOCH, size: 32 * MiB }, fresh('judge'));
   assert.equal(bootSectorFields(readFileSync(image).subarray(0, 512)).rootEntries, 1216);
+});
+
+test('a list of files makes the same volume as the tree holding them; a path listed twice is refused', async () => {
+  const files: FatFile[] = [
+    { path: 'EFI/BOOT/BOOTX64.EFI', data: bytesSource(pattern(5000, 1)) },
+    { path: 'loader/entries/nixos-generation-1.conf', data: bytesSource(pattern(300, 2)) },
+    { path: 'loader/loader.conf', data: bytesSource(pattern(40, 3)) },
+  ];
+  const root = newDir();
+  for (const f of files) add(root, f.path, f.data);
+  const bytes = async (contents: FatContents) => {
+    const parts: Uint8Array[] = [];
+    for await (const c of fatStream(contents, { mtime: EPOCH, label: 'EFIBOOT' })) parts.push(c.slice());
+    return Buffer.concat(parts);
+  };
+  assert.ok((await bytes(files)).equals(await bytes(root)));
+  await judgeFat(files.reduce((r, f) => (add(r, f.path, f.data), r), newDir()), { mtime: EPOCH, label: 'EFIBOOT' }, fresh('judge'));
+  assert.throws(() => fatImage([...files, files[2]!], { mtime: EPOCH }), (e: unknown) => e instanceof FatError && /"loader\/loader.conf" is claimed twice/.test(e.message));
 });
 
 test('what FAT cannot hold is refused before any byte, naming the path', () => {

@@ -1,8 +1,9 @@
 // A FAT12/16/32 volume from an image tree, laid out first and then streamed in order as a
 // SparseSource: boot sector (with FSInfo and backup copies on FAT32), the FATs, the FAT12/16 root
 // directory, then every directory and file in cluster order; the free clusters are zero runs.
-import type { ImageDir } from '../image/tree.ts';
-import { binaryToText } from '../io/binary-string.ts';
+import { addPath, ImageTreeError, newDir, type ImageDir } from '../image/tree.ts';
+import { binaryToText, textToBinary } from '../io/binary-string.ts';
+import type { DataSource } from '../io/data-source.ts';
 import { Batcher } from '../io/batcher.ts';
 import { readAhead } from '../io/read-ahead.ts';
 import { denseChunks, type ByteRange, type SparseChunk, type SparseSource } from '../io/sparse.ts';
@@ -45,7 +46,28 @@ interface Volume {
 const NO_NAME = new TextEncoder().encode('NO NAME    ');
 
 /** Lays the tree out on a volume of the given (or automatic) size; refuses, naming the path, what FAT cannot hold or what does not fit. */
-function layOut(root: ImageDir, opts: FatOptions): Volume {
+/** A file of a volume given as a list: its path on the volume ("EFI/BOOT/BOOTX64.EFI", UTF-8 text) and its bytes. */
+export interface FatFile {
+  path: string;
+  data: DataSource;
+}
+
+/** The volume's contents: an image tree, or a list of files (their parent directories are made). */
+export type FatContents = ImageDir | readonly FatFile[];
+
+function treeOf(contents: FatContents): ImageDir {
+  if (!Array.isArray(contents)) return contents as ImageDir;
+  const root = newDir();
+  try {
+    for (const f of contents as readonly FatFile[]) addPath(root, textToBinary(f.path), { kind: 'file', mode: 0o444, data: f.data });
+  } catch (e) {
+    throw e instanceof ImageTreeError ? new FatError(e.message) : e;
+  }
+  return root;
+}
+
+function layOut(contents: FatContents, opts: FatOptions): Volume {
+  const root = treeOf(contents);
   const label = opts.label === undefined ? undefined : labelBytes(opts.label);
   const plan = planTree(root, label !== undefined);
   const hiddenSectors = opts.hiddenSectors ?? 0;
@@ -191,19 +213,19 @@ async function* streamExtents(v: Volume, extents: readonly Extent[]): AsyncGener
  * and layout mkfs.fat chooses for the size, VFAT long names with 8.3 short names, all times
  * `mtime`. Laid out at once (a FatError here names what cannot be written); streamed on demand.
  */
-export function fatImage(root: ImageDir, opts: FatOptions): SparseSource {
-  const v = layOut(root, opts);
+export function fatImage(contents: FatContents, opts: FatOptions): SparseSource {
+  const v = layOut(contents, opts);
   const r = regions(v);
   const ranges: ByteRange[] = [...r.reserved, ...r.fats, ...(r.root ? [r.root] : []), ...(r.data.length > 0 ? [r.data] : [])];
   return { size: v.size, allocated: () => ranges, chunks: () => streamVolume(v) };
 }
 
 /** The same volume as plain bytes, zeros spelled out. */
-export function fatStream(root: ImageDir, opts: FatOptions): AsyncGenerator<Uint8Array> {
-  return denseChunks(fatImage(root, opts));
+export function fatStream(contents: FatContents, opts: FatOptions): AsyncGenerator<Uint8Array> {
+  return denseChunks(fatImage(contents, opts));
 }
 
 /** The size fatImage gives the tree when no size is asked for. */
-export function fatAutoSize(root: ImageDir, opts: Omit<FatOptions, 'size' | 'mtime' | 'volumeId'> = {}): number {
-  return layOut(root, { ...opts, mtime: 0, volumeId: 0 }).size;
+export function fatAutoSize(contents: FatContents, opts: Omit<FatOptions, 'size' | 'mtime' | 'volumeId'> = {}): number {
+  return layOut(contents, { ...opts, mtime: 0, volumeId: 0 }).size;
 }
