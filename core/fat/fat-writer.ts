@@ -45,7 +45,6 @@ interface Volume {
 
 const NO_NAME = new TextEncoder().encode('NO NAME    ');
 
-/** Lays the tree out on a volume of the given (or automatic) size; refuses, naming the path, what FAT cannot hold or what does not fit. */
 /** A file of a volume given as a list: its path on the volume ("EFI/BOOT/BOOTX64.EFI", UTF-8 text) and its bytes. */
 export interface FatFile {
   path: string;
@@ -66,7 +65,9 @@ function treeOf(contents: FatContents): ImageDir {
   return root;
 }
 
+/** Lays the tree out on a volume of the given (or automatic) size; refuses, naming the path, what FAT cannot hold or what does not fit. */
 function layOut(contents: FatContents, opts: FatOptions): Volume {
+  if (!Number.isFinite(opts.mtime)) throw new FatError(`mtime ${opts.mtime} is not a number of seconds`);
   const root = treeOf(contents);
   const label = opts.label === undefined ? undefined : labelBytes(opts.label);
   const plan = planTree(root, label !== undefined);
@@ -75,14 +76,12 @@ function layOut(contents: FatContents, opts: FatOptions): Volume {
   const geometryFor = (size: number) => chooseGeometry(size, { fatType: opts.fatType, rootEntries: plan.entryCount });
   const size = opts.size ?? autoSize(plan, geometryFor);
   const g = geometryFor(size);
-  if (g.fatType !== 32 && plan.entryCount > g.rootEntries) throw new FatError(`the root directory needs ${plan.entryCount} entries; a FAT${g.fatType} root holds ${g.rootEntries}`);
   const placement = place(plan, g);
   if (placement.usedClusters > g.clusterCount) {
     throw new FatError(`the tree needs ${placement.usedClusters} clusters of ${clusterBytes(g)} bytes, but a ${size}-byte FAT${g.fatType} volume has ${g.clusterCount}`);
   }
   const volumeId = opts.volumeId ?? volumeIdOf(plan, size, opts.label ?? '', opts.mtime);
   if (!Number.isInteger(volumeId) || volumeId < 0 || volumeId > 0xffffffff) throw new FatError(`volumeId ${volumeId} is not a 32-bit number`);
-  if (!Number.isFinite(opts.mtime)) throw new FatError(`mtime ${opts.mtime} is not a number of seconds`);
   return { g, size, plan, placement, label, volumeId, hiddenSectors, time: dosTime(Math.floor(opts.mtime)) };
 }
 
@@ -130,12 +129,8 @@ function parents(root: DirPlan): Map<DirPlan, DirPlan> {
   return out;
 }
 
-interface Region {
-  offset: number;
-  length: number;
-}
-
-function regions(v: Volume): { reserved: Region[]; fats: Region[]; root: Region | undefined; data: Region } {
+/** Where the non-zero bytes can be: boot sectors, the used part of each FAT, the root's used slots, the used clusters. */
+function regions(v: Volume): { reserved: ByteRange[]; fats: ByteRange[]; root: ByteRange | undefined; data: ByteRange } {
   const { g, placement } = v;
   const reserved = g.fatType === 32 ? [{ offset: 0, length: 2 * SECTOR }, { offset: BACKUP_BOOT_SECTOR * SECTOR, length: 2 * SECTOR }] : [{ offset: 0, length: SECTOR }];
   const fatUsed = fatBytesFor(g.fatType, placement.usedClusters + 2);
@@ -209,7 +204,7 @@ async function* streamExtents(v: Volume, extents: readonly Extent[]): AsyncGener
 }
 
 /**
- * The FAT volume holding `root`, as mkfs.fat + mcopy would make it: the FAT type, cluster size
+ * The FAT volume holding `contents`, as mkfs.fat + mcopy would make it: the FAT type, cluster size
  * and layout mkfs.fat chooses for the size, VFAT long names with 8.3 short names, all times
  * `mtime`. Laid out at once (a FatError here names what cannot be written); streamed on demand.
  */
