@@ -38,6 +38,15 @@ Config (JSON; relative paths are relative to the config file):
   requireSigs         refuse paths not signed by a trusted key (default true)
                       Building a config you did not write trusts its author: its substituters,
                       trustedPublicKeys and requireSigs decide what goes into the image.
+  toplevel            a NixOS system's toplevel store path (config.system.build.toplevel):
+                      with "iso", its live ISO (boot menus, kernel and initrd from it); with
+                      "tarball", its closure in make-system-tarball's layout, shaped by "preset"
+  preset              with "toplevel" and "tarball": the container tarball of nixpkgs' module
+                        "lxc"          LXC/Incus (lxc-container.nix): /sbin/init -> <toplevel>/init,
+                                       /etc/os-release, empty /proc /sys /dev
+                        "proxmox-lxc"  Proxmox VE CT template (proxmox-lxc.nix): /sbin/init,
+                                       empty /root and /etc/systemd/network
+                      without a preset: the plain system tarball (closure + nix-path-registration)
   storeContents       [{ "object": "/nix/store/…", "symlink": "/run/current-system" | "none" }]
                       their closure goes under /nix/store, with /nix-path-registration
                       (for nix-store --load-db) and the symlinks

@@ -102,7 +102,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   const storeDir = DEFAULT_STORE_DIR;
   const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, platform.ed25519Verify, signal);
   const narOptions = { signal, sha256: platform.sha256, codecs: platform.codecs };
-  const live = given.toplevel !== null ? await planLiveIso(given, { caches, resolveOpts, narCache: platform.narCache, narOptions }) : undefined;
+  const live = given.toplevel !== null && given.format === 'iso' ? await planLiveIso(given, { caches, resolveOpts, narCache: platform.narCache, narOptions }) : undefined;
   const config = live?.config ?? given;
   // A plan made before the toplevel was read does not know its closure.
   const plan = (live ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, { ...opts, verify: platform.ed25519Verify }));
@@ -137,6 +137,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   // 3. The image tree, as make-system-tarball.sh / make-iso9660-image.sh lay it out.
   const root = newDir(0o755);
   for (const c of config.contents) addPath(root, textToBinary(c.target), await contentNode(c.source, platform, storeDir, storeRoot));
+  for (const d of config.directories) addPath(root, textToBinary(d), newDir(0o755));
   if (live?.efiImage) {
     const storeFile = (path: string) => contentNode({ kind: 'store', path }, platform, storeDir, storeRoot);
     addPath(root, textToBinary(live.efiImage.target), await efiImageNode(live.efiImage.files, config.sourceDateEpoch, storeFile));
