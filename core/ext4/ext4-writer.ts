@@ -11,7 +11,7 @@ import { EXTENT_TAIL, extentTree } from './extents.ts';
 import {
   BLOCK, FAST_SYMLINK_MAX, GROUPS_PER_FLEX, INODE_SIZE, INODES_PER_BLOCK, InodeFlags, Ino, Mode,
 } from './format.ts';
-import { flexMetadata, geometry, groupStart, hasSuperCopy, type Geometry } from './geometry.ts';
+import { flexMetadata, geometry, groupStart, hasSuperCopy, metadataRanges, type Geometry } from './geometry.ts';
 import { blockBitmap, groupDescriptors, inodeBitmap, usage, usedInodes, type Usage } from './groups.ts';
 import { inodeSeed, writeInode, type InodeFields } from './inodes.ts';
 import { defaultJournalBlocks, journalSuperblock } from './journal.ts';
@@ -34,7 +34,10 @@ export interface Ext4Options {
   size: number | 'auto';
   /** With `size: 'auto'`, free bytes to leave beyond the contents; default 0. */
   headroom?: number;
-  /** Bytes per inode, as mke2fs -i; default 16384 (mke2fs.conf). With `size: 'auto'` never fewer inodes than the tree needs. */
+  /**
+   * Bytes per inode, as mke2fs -i; by default what mke2fs.conf gives the size: 4096 under 512 MiB,
+   * 16384 to 4 TiB, then 32768 and 65536. With `size: 'auto'` never fewer inodes than the tree needs.
+   */
   inodeRatio?: number;
   /** An exact inode count instead (mke2fs -N). */
   inodes?: number;
@@ -67,9 +70,16 @@ function labelBytes(label: string): Uint8Array {
   return out;
 }
 
+/** mke2fs's inode ratio for the size type it picks: "small" under 512 MiB, "default", "big" from 4 TiB, "huge" from 16 TiB. */
+function defaultInodeRatio(bytes: number): number {
+  if (bytes < 512 * 2 ** 20) return 4096;
+  if (bytes < 4 * 2 ** 40) return 16384;
+  return bytes < 16 * 2 ** 40 ? 32768 : 65536;
+}
+
 function inodeCount(blocks: number, needed: number, opts: Ext4Options, auto: boolean): number {
   if (opts.inodes !== undefined) return opts.inodes;
-  const byRatio = Math.floor((blocks * BLOCK) / (opts.inodeRatio ?? 16384));
+  const byRatio = Math.floor((blocks * BLOCK) / (opts.inodeRatio ?? defaultInodeRatio(blocks * BLOCK)));
   return auto ? Math.max(byRatio, needed) : byRatio;
 }
 
@@ -182,6 +192,7 @@ class Ext4Image implements SparseSource {
       geo: plan.geo, freeBlocks: totals.freeBlocks, freeInodes: totals.freeInodes,
       reservedBlocks: id.reservedBlocks, uuid: id.uuid, hashSeed: id.hashSeed, label: id.label, time: id.time,
       journalBackup: backup,
+      overhead: metadataRanges(plan.geo).reduce((n, [a, b]) => n + b - a, 0) + plan.journalBlocks,
     };
   }
 
