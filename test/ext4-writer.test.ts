@@ -13,7 +13,8 @@ import { bytesSource, type DataSource } from '../core/io/data-source.ts';
 import { isZeros } from '../core/io/sparse.ts';
 import { run, sh } from './helpers/cli.ts';
 import { describeDisk, describeImage } from './helpers/describe-tree.ts';
-import { sparseData, writeSparseFile } from './helpers/sparse-file.ts';
+import { writeSparseFile } from '../node/sparse-file.ts';
+import { sparseData } from './helpers/sparse-data.ts';
 
 // The ext4 writer judged by e2fsprogs: e2fsck -fn must pass every image, and debugfs (its own
 // reader of the on-disk format) must give back every name, mode, target and byte.
