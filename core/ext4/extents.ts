@@ -40,7 +40,8 @@ export function mapExtents(logical: readonly Run[], physical: readonly Run[]): E
       }
     }
   }
-  return out;
+  // Exactly sized: a pushed-to array keeps room for more, and there is one list per file.
+  return out.slice();
 }
 
 /** Blocks an extent tree over `extents` entries needs outside the inode. */
