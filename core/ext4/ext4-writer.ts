@@ -122,10 +122,9 @@ function smallestPlan(inp: Inputs, headroom: number): Plan {
   for (let attempt = 0; attempt < 64; attempt++) {
     const plan = tryPlan(inp, Math.ceil((blocks + room) / MIB_BLOCKS) * MIB_BLOCKS, spareInodes);
     if (isPlan(plan)) return plan;
-    // Grow to where the contents reached plus the inode tables and journal that size brings (try
-    // again if the estimate falls short), or by a group when inodes were the problem.
-    blocks = plan.reached === undefined ? blocks + 32768
-      : Math.max(blocks + MIB_BLOCKS, plan.reached + Math.ceil((inp.needed * INODE_SIZE) / BLOCK) + defaultJournalBlocks(plan.reached));
+    // Grow to where the contents reached (the metadata of that size may push them further: then
+    // again), approaching the least size from below; by a group when inodes were the problem.
+    blocks = plan.reached === undefined ? blocks + 32768 : Math.max(blocks + MIB_BLOCKS, plan.reached - room);
   }
   throw new Ext4Error('no file system size was found for the tree');
 }
