@@ -1,4 +1,5 @@
 /** HTTP GET with a timeout and bounded retries with back-off and jitter, for binary caches. */
+import { NixImagerError } from '../errors.ts';
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
@@ -13,20 +14,18 @@ export interface RetryOptions {
   headers?: Record<string, string>;
 }
 
-export class HttpError extends Error {
+/** A request that failed for good: refused, or still failing when the retries ran out. */
+export class HttpError extends NixImagerError {
   override name = 'HttpError';
+  readonly code = 'download';
   constructor(
     message: string,
     readonly url: string,
+    /** The last HTTP status, when the server answered at all. */
     readonly status?: number,
   ) {
-    super(message);
+    super(message, { subject: url });
   }
-}
-
-/** Errors a retry cannot help: the request was cancelled. */
-export function isAbort(e: unknown): boolean {
-  return e instanceof Error && (e.name === 'AbortError' || e.name === 'CancelError');
 }
 
 function transient(status: number): boolean {
@@ -70,6 +69,7 @@ export async function getWithRetry(fetch: Fetch, url: string, opts: RetryOptions
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const backoffMs = opts.backoffMs ?? 250;
   let last = '';
+  let lastStatus: number | undefined;
   for (let attempt = 0; attempt < attempts; attempt++) {
     opts.signal?.throwIfAborted();
     const timeout = new AbortController();
@@ -82,15 +82,17 @@ export async function getWithRetry(fetch: Fetch, url: string, opts: RetryOptions
       await res.body?.cancel().catch(() => {});
       if (!transient(res.status)) throw new HttpError(`HTTP ${res.status} for ${url}`, url, res.status);
       last = `HTTP ${res.status}`;
+      lastStatus = res.status;
       wait = retryAfterMs(res);
     } catch (e) {
       if (e instanceof HttpError) throw e;
       if (opts.signal?.aborted) throw opts.signal.reason;
       last = timeout.signal.aborted ? `no response in ${timeoutMs} ms` : e instanceof Error ? e.message : String(e);
+      lastStatus = undefined;
     } finally {
       clearTimeout(timer);
     }
     if (attempt + 1 < attempts) await delay(wait ?? backoff(attempt, backoffMs), opts.signal);
   }
-  throw new HttpError(`${url}: gave up after ${attempts} tries (${last})`, url);
+  throw new HttpError(`${url}: gave up after ${attempts} tries (${last})`, url, lastStatus);
 }

@@ -1,7 +1,8 @@
 import { transfer, type Remote } from 'comlink';
 import type { CodecJob, CodecPool } from './pool.ts';
-import { codecsModule } from './wasm-codecs.ts';
-import type { CodecWorkerApi } from '../../worker/codec-worker.ts';
+import type { CodecsLoader } from './wasm-codecs.ts';
+import type { CodecWorkerApi } from './codec-worker.ts';
+import { fromErrorData, NixImagerError } from '../errors.ts';
 
 /** A started codec worker, however the platform makes one. */
 export interface CodecWorkerHandle {
@@ -11,22 +12,24 @@ export interface CodecWorkerHandle {
   failed?: Promise<never>;
 }
 
-export class CodecWorkerError extends Error {
+export class CodecWorkerError extends NixImagerError {
+  override name = 'CodecWorkerError';
+  readonly code = 'io';
   constructor(reason: unknown) {
     super(`codec worker failed: ${reason instanceof Error ? reason.message : String(reason)}`);
-    this.name = 'CodecWorkerError';
   }
 }
 
-export class CodecPoolClosedError extends Error {
+export class CodecPoolClosedError extends NixImagerError {
+  override name = 'CodecPoolClosedError';
+  readonly code = 'io';
   constructor() {
     super('codec pool is closed');
-    this.name = 'CodecPoolClosedError';
   }
 }
 
-/** Hands jobs to idle workers in arrival order; each worker runs one job at a time. */
-export function poolOfWorkers(workers: CodecWorkerHandle[]): CodecPool {
+/** Hands jobs to idle workers in arrival order; each worker runs one job at a time, with the module `codecs` compiled here. */
+export function poolOfWorkers(workers: CodecWorkerHandle[], codecs: CodecsLoader): CodecPool {
   // A worker's death rejects the calls it has pending. Not Promise.race with `failed`: a promise that
   // never settles keeps every race's result alive through its reactions (a leaked block per call).
   const pending = workers.map(() => new Set<(e: unknown) => void>());
@@ -43,7 +46,7 @@ export function poolOfWorkers(workers: CodecWorkerHandle[]): CodecPool {
       pending[i]!.add(reject);
       call.then(resolve, reject).finally(() => pending[i]!.delete(reject));
     });
-  const ready = workers.map((w, i) => settle(i, codecsModule().then((m) => w.api.init(m))));
+  const ready = workers.map((w, i) => settle(i, codecs.module().then((m) => w.api.init(m))));
   const idle = workers.map((_, i) => i);
   const waiting: (() => void)[] = [];
   let closed = false;
@@ -68,7 +71,7 @@ export function poolOfWorkers(workers: CodecWorkerHandle[]): CodecPool {
       try {
         if (closed) throw new CodecPoolClosedError();
         await ready[i];
-        return await settle(i, workers[i]!.api.compress(job, transfer(payload, [payload.buffer])));
+        return await settle(i, workers[i]!.api.compress(job, transfer(payload, [payload.buffer])).catch((e: unknown) => Promise.reject(fromErrorData(e))));
       } finally {
         release(i);
       }

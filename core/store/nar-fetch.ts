@@ -1,8 +1,10 @@
 import type { ResolvedPath } from '../cache/resolve.ts';
-import { isAbort } from '../cache/http.ts';
+import { HttpError } from '../cache/http.ts';
+import { isAbort, NixImagerError } from '../errors.ts';
 import { decompressorFor } from '../cache/decompress.ts';
 import { readNar, type NarEntry } from '../nix/nar-reader.ts';
-import { createSha256 } from '../primitives/sha256.ts';
+import { createSha256, type Sha256 } from '../primitives/sha256.ts';
+import type { CodecsLoader } from '../codec/wasm-codecs.ts';
 import { nix32Encode } from '../nix/nix32.ts';
 import { hashEquals, type NixHash } from '../nix/hash.ts';
 import { sharedOpener, type RandomAccess } from '../io/data-source.ts';
@@ -16,13 +18,14 @@ export interface StoredNar {
   open: () => Promise<RandomAccess>;
 }
 
-export class NarVerificationError extends Error {
+export class NarVerificationError extends NixImagerError {
   override name = 'NarVerificationError';
+  readonly code = 'verification';
   constructor(
     readonly storePath: string,
     what: string,
   ) {
-    super(`${storePath}: ${what}`);
+    super(`${storePath}: ${what}`, { subject: storePath });
   }
 }
 
@@ -32,6 +35,10 @@ export interface FetchNarOptions {
   attempts?: number;
   /** Called with byte counts as they pass: compressed download and uncompressed NAR. */
   onBytes?: (downloaded: number, unpacked: number) => void;
+  /** The hash for FileHash and NarHash (default: the portable one). */
+  sha256?: () => Sha256;
+  /** This thread's codecs, for decompressing the download (default: fetched beside the module). */
+  codecs?: CodecsLoader;
 }
 
 export function narCacheKey(narHash: NixHash): string {
@@ -46,8 +53,13 @@ async function* tap(input: AsyncIterable<Uint8Array>, sink: (chunk: Uint8Array) 
 }
 
 /** Parses and hashes a NAR stream; throws NarVerificationError unless it is exactly what `info` promises. */
-async function verifyNar(storePath: string, nar: AsyncIterable<Uint8Array>, expected: { narHash: NixHash; narSize: number }): Promise<NarEntry[]> {
-  const hash = createSha256();
+async function verifyNar(
+  storePath: string,
+  nar: AsyncIterable<Uint8Array>,
+  expected: { narHash: NixHash; narSize: number },
+  sha256: () => Sha256,
+): Promise<NarEntry[]> {
+  const hash = sha256();
   let size = 0;
   const entries: NarEntry[] = [];
   const hashed = tap(nar, (chunk) => {
@@ -85,7 +97,7 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
   const cached = await narCache.open(key);
   if (cached !== null) {
     try {
-      const entries = await verifyNar(info.storePath, randomAccessChunks(cached), info);
+      const entries = await verifyNar(info.storePath, randomAccessChunks(cached), info, opts.sha256 ?? createSha256);
       opts.onBytes?.(0, info.narSize);
       return { storePath: info.storePath, entries, open };
     } catch (e) {
@@ -105,21 +117,24 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
       return { storePath: info.storePath, entries, open };
     } catch (e) {
       await writer.abort();
-      if (e instanceof NarVerificationError || isAbort(e) || opts.signal?.aborted || attempt >= attempts) throw wrap(info.storePath, e);
+      if (e instanceof NarVerificationError || isAbort(e) || opts.signal?.aborted || attempt >= attempts) throw naming(info.storePath, e);
     }
   }
 }
 
-function wrap(storePath: string, e: unknown): unknown {
-  if (e instanceof NarVerificationError || isAbort(e)) return e;
-  return new NarVerificationError(storePath, `download failed: ${e instanceof Error ? e.message : String(e)}`);
+/** A download that failed for good stays a download error (a cache outage is not tampering), now naming the store path too. */
+function naming(storePath: string, e: unknown): unknown {
+  if (e instanceof HttpError) return new HttpError(`${storePath}: download failed: ${e.message}`, e.url, e.status);
+  if (e instanceof TransportError) return new TransportError(e.url, `${storePath}: download failed: ${e.problem}`);
+  return e;
 }
 
 async function downloadInto(resolved: ResolvedPath, writer: NarCacheWriter, opts: FetchNarOptions): Promise<NarEntry[]> {
   const { info, cache } = resolved;
-  const decompress = decompressorFor(info.compression, info.storePath);
+  const sha256 = opts.sha256 ?? createSha256;
+  const decompress = decompressorFor(info.compression, info.storePath, opts.codecs);
   const body = await cache.narBody(info, opts.signal);
-  const fileHash = createSha256();
+  const fileHash = sha256();
   let fileSize = 0;
   let unpacked = 0;
   const compressed = tap(resumableBody(resolved, body, opts.signal), (chunk) => {
@@ -133,7 +148,7 @@ async function downloadInto(resolved: ResolvedPath, writer: NarCacheWriter, opts
     opts.onBytes?.(0, chunk.length);
     await writer.write(chunk);
   });
-  const entries = await verifyNar(info.storePath, nar, info);
+  const entries = await verifyNar(info.storePath, nar, info, sha256);
   if (info.fileSize !== undefined && fileSize !== info.fileSize) {
     throw new NarVerificationError(info.storePath, `FileSize mismatch: the narinfo says ${info.fileSize} bytes, ${fileSize} were downloaded`);
   }
@@ -147,8 +162,15 @@ async function downloadInto(resolved: ResolvedPath, writer: NarCacheWriter, opts
 }
 
 /** The network broke mid-body: worth another try, unlike bytes that arrived and are wrong. */
-class TransportError extends Error {
+class TransportError extends NixImagerError {
   override name = 'TransportError';
+  readonly code = 'download';
+  constructor(
+    readonly url: string,
+    readonly problem: string,
+  ) {
+    super(`${problem} (${url})`, { subject: url });
+  }
 }
 
 /** Range requests per download after the connection broke mid-body. */
@@ -161,6 +183,7 @@ const MAX_RESUMES = 5;
  */
 async function* resumableBody(resolved: ResolvedPath, first: ReadableStream<Uint8Array>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   const { info, cache } = resolved;
+  const url = `${cache.url}/${info.url}`;
   let body = first;
   let received = 0;
   for (let resumes = 0; ; resumes++) {
@@ -176,12 +199,12 @@ async function* resumableBody(resolved: ResolvedPath, first: ReadableStream<Uint
       if (isAbort(e) || signal?.aborted) throw e;
       broken = e instanceof Error ? e.message : String(e);
     }
-    if (received === 0 || resumes >= MAX_RESUMES) throw new TransportError(broken);
+    if (received === 0 || resumes >= MAX_RESUMES) throw new TransportError(url, broken);
     const rest = await cache.narBodyFrom(info, received, signal).catch((e: unknown) => {
       if (isAbort(e)) throw e;
-      throw new TransportError(`${broken}; resuming at byte ${received} failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw new TransportError(url, `${broken}; resuming at byte ${received} failed: ${e instanceof Error ? e.message : String(e)}`);
     });
-    if (rest === null) throw new TransportError(`${broken}; the server did not resume the download at byte ${received}`);
+    if (rest === null) throw new TransportError(url, `${broken}; the server did not resume the download at byte ${received}`);
     body = rest;
   }
 }

@@ -117,10 +117,13 @@ export function buildInitramfs(kernel: Kernel, opts: InitramfsOptions): string {
   }
 }
 
-/** Boots qemu (TCG) from `iso` as a CD or as an IDE disk; resolves with the serial output. */
-export function bootQemu(iso: string, as: 'cdrom' | 'disk', timeoutSeconds = 150): Promise<string> {
+/** x86_64 UEFI firmware (Debian's ovmf package), for `bootQemu(…, 'uefi')`. */
+export const OVMF = '/usr/share/ovmf/OVMF.fd';
+
+/** Boots qemu (TCG) from `iso` as a CD or as an IDE disk, under SeaBIOS or OVMF; resolves with the serial output. */
+export function bootQemu(iso: string, as: 'cdrom' | 'disk', timeoutSeconds = 150, firmware: 'bios' | 'uefi' = 'bios'): Promise<string> {
   const drive = as === 'cdrom' ? ['-cdrom', iso] : ['-drive', `file=${iso},format=raw,if=ide,snapshot=on`];
-  return runQemu(drive, timeoutSeconds);
+  return runQemu([...(firmware === 'uefi' ? ['-bios', OVMF] : []), ...drive], timeoutSeconds);
 }
 
 /**

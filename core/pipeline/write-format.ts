@@ -3,7 +3,7 @@ import { identity } from '../codec/stream-compressor.ts';
 import { gzipCompressor } from '../codec/gzip.ts';
 import type { CodecPool } from '../codec/pool.ts';
 import { xzCompressor } from '../xz/xz-compressor.ts';
-import { zstdCompressor } from '../xz/zstd.ts';
+import { zstdCompressor } from '../zstd/zstd.ts';
 import { addPath, lookup, type ImageDir } from '../image/tree.ts';
 import { sliceSource } from '../io/data-source.ts';
 import type { ByteSink, SeekableSink } from '../io/sink.ts';
@@ -12,7 +12,8 @@ import type { IsoOptions } from '../iso9660/iso-options.ts';
 import { writeSquashfs, type SquashfsCompression } from '../squashfs/squashfs-writer.ts';
 import { tarStream } from '../tar/tar-writer.ts';
 import type { BuildConfig, SquashfsCodec } from './config.ts';
-import type { Platform, ScratchFile } from './build-image.ts';
+import type { Platform, ScratchFile } from '../platform.ts';
+import type { CodecsLoader } from '../codec/wasm-codecs.ts';
 import type { ProgressListener, Stage } from './progress.ts';
 
 export interface WriteContext {
@@ -26,16 +27,16 @@ export interface WriteContext {
   isohybridMbr?: Uint8Array;
 }
 
-export function compressorFor(config: BuildConfig, pool: () => CodecPool | undefined): StreamCompressor {
+export function compressorFor(config: BuildConfig, pool: () => CodecPool | undefined, codecs: CodecsLoader): StreamCompressor {
   switch (config.compression) {
     case 'none':
       return identity;
     case 'gzip':
       return gzipCompressor();
     case 'xz':
-      return xzCompressor({ preset: config.xzPreset, blockSize: config.xzBlockSize, pool: pool() });
+      return xzCompressor({ preset: config.xzPreset, blockSize: config.xzBlockSize, pool: pool(), codecs });
     case 'zstd':
-      return zstdCompressor(19, { pool: pool() });
+      return zstdCompressor(19, { pool: pool(), codecs });
   }
 }
 
@@ -71,12 +72,13 @@ async function pump(input: AsyncIterable<Uint8Array>, sink: ByteSink): Promise<n
 
 /** Writes `tree` in the configured format (and compression) to `sink`; returns the bytes written. */
 export async function writeFormat(config: BuildConfig, tree: ImageDir, sink: ByteSink, ctx: WriteContext): Promise<number> {
-  const compress = compressorFor(config, () => ctx.platform.codecPool);
+  const compress = compressorFor(config, () => ctx.platform.codecPool(), ctx.platform.codecs);
   const squashfsOptions = (codec: SquashfsCodec) => ({
     blockSize: config.squashfsBlockSize,
     compression: squashfsCompression(codec),
     mtime: config.sourceDateEpoch,
-    pool: ctx.platform.codecPool,
+    pool: ctx.platform.codecPool(),
+    codecs: ctx.platform.codecs,
   });
   switch (config.format) {
     case 'tarball':
@@ -99,6 +101,7 @@ export async function writeFormat(config: BuildConfig, tree: ImageDir, sink: Byt
       for (const [field, path] of [['bootImage', iso.bootImage], ['efiBootImage', iso.efiBootImage]] as const) {
         if (path !== null && lookup(tree, path)?.kind !== 'file') throw new Error(`config: iso.${field}: ${path} is not a file in the image (add it with "contents")`);
       }
+      if (iso.volumeID === null) throw new Error('config: iso.volumeID: not set from the toplevel');
       const opts: IsoOptions = {
         volumeID: iso.volumeID,
         appID: iso.appID,
