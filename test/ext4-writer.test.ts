@@ -226,6 +226,15 @@ test('property: random trees (names of any bytes, modes, symlinks near the fast/
   );
 });
 
+test('times after 2038 use the epoch bits of inodes and the superblock', async () => {
+  const root = newDir(0o755);
+  root.entries.set('f', file('x'));
+  const img = await writeImage(root, { time: 4102444800 });
+  await e2fsck(img);
+  assert.match(await debugfs(img, 'stat /f'), /mtime: 0xf4865700:00000001 -- Fri Jan {2}1 00:00:00 2100/);
+  assert.equal(dumpe2fsFacts(await sh('dumpe2fs', ['-h', img])).get('Filesystem created'), 'Fri Jan  1 00:00:00 2100');
+});
+
 async function digest(root: ImageDir, opts: Partial<Ext4Options> = {}): Promise<string> {
   const h = createHash('sha256');
   for await (const c of ext4Image(root, { ...OPTS, ...opts }).chunks()) h.update(isZeros(c) ? `zeros ${c.zeros}` : c);
@@ -306,6 +315,9 @@ test('bad input: long names and targets, bad UUIDs, a too-long label, short data
   await assert.rejects(async () => {
     for await (const c of image.chunks()) void c;
   }, /\/dir\/short: the data ended before its 100 bytes/);
+  assert.throws(() => ext4Image(root('f', file('x')), { ...OPTS, inodes: 5 }), /inodes 5: the tree needs at least 13/);
+  assert.throws(() => ext4Image(root('f', file('x')), { ...OPTS, time: -1 }), /time -1 is not whole seconds/);
+  assert.throws(() => ext4Image(root('f', file('x')), { ...OPTS, size: 1.5 }), /size 1.5 is not a byte count/);
   const lost = newDir(0o755);
   lost.entries.set('lost+found', newDir(0o700));
   assert.throws(() => ext4Image(lost, OPTS), /lost\+found/);

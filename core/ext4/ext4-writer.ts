@@ -129,6 +129,19 @@ function smallestPlan(inp: Inputs, headroom: number): Plan {
   throw new Ext4Error('no file system size was found for the tree');
 }
 
+/** Inode times hold a signed 32-bit count and two epoch bits: up to 2446. */
+const MAX_TIME = 3 * 2 ** 32 + 2 ** 31 - 1;
+
+function validateOptions(opts: Ext4Options, needed: number): void {
+  const whole = (v: number | undefined, min: number, max: number) => v === undefined || (Number.isInteger(v) && v >= min && v <= max);
+  if (!whole(opts.time, 0, MAX_TIME)) throw new Ext4Error(`time ${opts.time} is not whole seconds from 1970 to 2446`);
+  if (opts.size !== 'auto' && !whole(opts.size, 0, 2 ** 53)) throw new Ext4Error(`size ${opts.size} is not a byte count or "auto"`);
+  if (!whole(opts.headroom, 0, 2 ** 53)) throw new Ext4Error(`headroom ${opts.headroom} is not a byte count`);
+  if (!whole(opts.inodeRatio, 1024, 64 * 2 ** 20)) throw new Ext4Error(`inodeRatio ${opts.inodeRatio} is not bytes per inode from 1024 to 64 MiB`);
+  if (!whole(opts.reservedPercent, 0, 50)) throw new Ext4Error(`reservedPercent ${opts.reservedPercent} is not a whole percentage up to 50`);
+  if (!whole(opts.inodes, needed, 2 ** 32 - 1)) throw new Ext4Error(`inodes ${opts.inodes}: the tree needs at least ${needed} (lost+found and the reserved ones included)`);
+}
+
 /**
  * The tree as an ext4 file system (the features of `mke2fs -t ext4`), laid out in full before
  * the first byte: a sparse stream of `size` bytes whose unused blocks are zero runs.
@@ -139,7 +152,7 @@ export function ext4Image(root: ImageDir, opts: Ext4Options): SparseSource {
   const uuid = parseUuid(opts.uuid, 'uuid');
   const hashSeed = parseUuid(opts.hashSeed, 'hashSeed');
   const label = labelBytes(opts.label ?? '');
-  if (!Number.isInteger(opts.time) || opts.time < 0 || opts.time >= 2 ** 34) throw new Ext4Error(`time ${opts.time} is not whole seconds from 1970 to 2446`);
+  validateOptions(opts, inodesNeeded(root));
   const seedWords = hashSeedWords(hashSeed);
   const inp: Inputs = { root, opts, seedWords, shapes: new WeakMap(), needed: inodesNeeded(root) };
   let plan: Plan;

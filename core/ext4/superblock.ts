@@ -74,6 +74,8 @@ export function superblock(s: SuperFields, group: number): Uint8Array {
   b[0x174] = LOG_GROUPS_PER_FLEX;
   b[0x175] = 1; // checksum type: crc32c
   u32(0x248, s.overhead);
+  // The high bytes of the write, mkfs and check times (s_wtime_hi, s_mkfs_time_hi, s_lastcheck_hi).
+  for (const o of [0x274, 0x276, 0x277]) b[o] = hi(s.time);
   u32(0x3fc, crc32cUpdate(0xffffffff, b.subarray(0, 0x3fc)));
   return b;
 }
