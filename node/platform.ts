@@ -8,6 +8,7 @@ import { setSha256Factory } from '../core/primitives/sha256.ts';
 import { setEd25519Verifier } from '../core/nix/signature.ts';
 import { fetchWithFiles } from './file-fetch.ts';
 import { createFileSink } from './file-sink.ts';
+import { nodeSqlite } from './sqlite-wasm.ts';
 import { openRandomAccess } from './fs-random-access.ts';
 import { nodeFromDisk } from './fs-tree.ts';
 import { narCacheDir } from './nar-cache-dir.ts';
@@ -53,6 +54,7 @@ export function createNodePlatform(opts: NodePlatformOptions): NodePlatform {
   return {
     fetch: fetchWithFiles,
     narCache: narCacheDir(join(opts.cacheDir, 'nar')),
+    sqlite: nodeSqlite,
     get codecPool() {
       pool ??= createNodeCodecPool(opts.threads === 0 ? availableParallelism() : opts.threads);
       return pool;

@@ -9,6 +9,7 @@ import { opfsDir, removeIfExists } from './opfs.ts';
 import type { OpfsNarCache } from './opfs-nar-cache.ts';
 import { opfsRandomAccess } from './opfs-random-access.ts';
 import { createOpfsSink } from './opfs-sink.ts';
+import { browserSqlite } from './sqlite-wasm.ts';
 
 export interface BrowserPlatformOptions {
   fetch: Fetch;
@@ -34,6 +35,7 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
   return {
     fetch: opts.fetch,
     narCache: opts.narCache,
+    sqlite: browserSqlite,
     get codecPool() {
       pool ??= poolOfWorkers(
         Array.from({ length: Math.max(1, opts.threads || navigator.hardwareConcurrency || 2) }, () => {

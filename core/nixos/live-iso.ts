@@ -75,8 +75,11 @@ export function isolinuxCfg(s: LiveSystem, timeoutSeconds: number): string {
 /** A file of the EFI image: copied from the store, or text. */
 export type EfiFile = { path: string; storeFile: string } | { path: string; text: string };
 
+/** What systemd-boot's files need from a system, live or installed. */
+export type BootableSystem = Pick<LiveSystem, 'architecture' | 'kernel' | 'initrd' | 'init' | 'kernelParams' | 'label'>;
+
 /** The EFI image's files: systemd-boot as the removable-media loader, loader.conf, one entry, the kernel and initrd. */
-export function efiImageFiles(s: LiveSystem, systemdBoot: string, timeoutSeconds: number, epoch: number): EfiFile[] {
+export function efiImageFiles(s: BootableSystem, systemdBoot: string, timeoutSeconds: number, epoch: number): EfiFile[] {
   const kernel = `/EFI/nixos/${efiFileName(s.kernel)}`;
   const initrd = `/EFI/nixos/${efiFileName(s.initrd)}`;
   const entry = entryFileName(1);

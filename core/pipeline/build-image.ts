@@ -19,6 +19,8 @@ import { writeFormat } from './write-format.ts';
 import type { ProgressListener } from './progress.ts';
 import { lookupStoreNode } from './store-lookup.ts';
 import { planLiveIso } from './toplevel-iso.ts';
+import { addInstalledSystem, closureDatabase, espTree, planDiskImage } from './toplevel-disk.ts';
+import type { SqliteLoader } from '../nixdb/nix-database.ts';
 
 /** What a build needs from its platform (Node CLI or browser worker). */
 export interface Platform {
@@ -29,6 +31,8 @@ export interface Platform {
   /** Scratch space for an intermediate image (the squashfs inside an ISO). */
   scratchFile(name: string): Promise<ScratchFile>;
   codecPool?: CodecPool;
+  /** SQLite compiled to WebAssembly, for the Nix database of a disk image. */
+  sqlite?: SqliteLoader;
 }
 
 export interface ScratchFile {
@@ -112,10 +116,12 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   const { signal, onProgress } = opts;
   const storeDir = DEFAULT_STORE_DIR;
   const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, signal);
-  const live = given.toplevel !== null ? await planLiveIso(given, { caches, resolveOpts, narCache: platform.narCache, signal }) : undefined;
-  const config = live?.config ?? given;
+  const sources = { caches, resolveOpts, narCache: platform.narCache, signal };
+  const live = given.toplevel !== null && given.format === 'iso' ? await planLiveIso(given, sources) : undefined;
+  const disk = given.toplevel !== null && given.format === 'disk' ? await planDiskImage(given, sources) : undefined;
+  const config = live?.config ?? disk?.config ?? given;
   // A plan made before the toplevel was read does not know its closure.
-  const { resolved, imageClosure, squashfsClosure } = (live ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, opts));
+  const { resolved, imageClosure, squashfsClosure } = (live || disk ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, opts));
 
   // 2. NARs: verified, into the NAR cache.
   const nars = await fetchAll([...resolved.values()], platform.narCache, opts);
@@ -147,9 +153,15 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   for (const s of config.storeContents) if (s.symlink !== null) addPath(root, textToBinary(s.symlink), { kind: 'symlink', target: textToBinary(s.object) });
   const registration = registrationText(imageClosure.map((p) => registrationEntry(resolved.get(p)!)));
   let tree: ImageDir = root;
+  let esp: ImageDir | undefined;
   if (config.format === 'squashfs') {
     tree = newDir(0o755);
     await addStore(tree, imageClosure, '', storeRoot, registration);
+  } else if (disk !== undefined) {
+    if (platform.sqlite === undefined) throw new Error('this platform has no SQLite for the Nix database of a disk image');
+    await addStorePaths(root, imageClosure, storeDir.slice(1), storeRoot);
+    addInstalledSystem(root, config.toplevel!, await closureDatabase(imageClosure, resolved, platform.sqlite, config.sourceDateEpoch));
+    esp = await espTree(disk.esp, (path) => lookupStoreNode(path, storeDir, storeRoot));
   } else if (imageClosure.length > 0) {
     await addStore(root, imageClosure, storeDir.slice(1), storeRoot, registration);
   }
@@ -162,6 +174,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
     signal,
     onProgress,
     isohybridMbr: mbr?.kind === 'file' ? await readAll(mbr.data) : undefined,
+    esp,
     squashfs:
       squashfsClosure.length > 0
         ? async () => {
@@ -207,13 +220,18 @@ function registrationEntry(r: ResolvedPath) {
   return { path: r.info.storePath, narHash: r.info.narHash, narSize: r.info.narSize, references: r.info.references };
 }
 
-/** Each store path under `prefix` by its base name, plus nix-path-registration (0444) at the image root. */
-async function addStore(root: ImageDir, closure: string[], prefix: string, storeRoot: (p: string) => Promise<ImageNode>, registration: string): Promise<void> {
+/** Each store path under `prefix` by its base name. */
+async function addStorePaths(root: ImageDir, closure: string[], prefix: string, storeRoot: (p: string) => Promise<ImageNode>): Promise<void> {
   if (prefix !== '') addPath(root, prefix, newDir(0o755));
   for (const p of closure) {
     const base = p.slice(p.lastIndexOf('/') + 1);
     addPath(root, prefix === '' ? base : `${prefix}/${base}`, await storeRoot(p));
   }
+}
+
+/** Each store path under `prefix` by its base name, plus nix-path-registration (0444) at the image root. */
+async function addStore(root: ImageDir, closure: string[], prefix: string, storeRoot: (p: string) => Promise<ImageNode>, registration: string): Promise<void> {
+  await addStorePaths(root, closure, prefix, storeRoot);
   addPath(root, 'nix-path-registration', { kind: 'file', mode: 0o444, data: bytesSource(new TextEncoder().encode(registration)) });
 }
 
