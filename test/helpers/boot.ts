@@ -123,6 +123,11 @@ export function bootQemu(iso: string, as: 'cdrom' | 'disk', timeoutSeconds = 150
   return runQemu(drive, timeoutSeconds);
 }
 
+/** Boots qemu (TCG) under OVMF (UEFI) from a disk image in qemu format `format` (raw, qcow2, vpc, vmdk, vdi); resolves with the serial output. */
+export function bootUefiDisk(image: string, format: string, timeoutSeconds = 150): Promise<string> {
+  return runQemu(['-bios', '/usr/share/ovmf/OVMF.fd', '-drive', `file=${image},format=${format},if=ide,snapshot=on`], timeoutSeconds);
+}
+
 /** Boots qemu (TCG) straight into `vmlinuz` with `initrd`, as a bootloader (or iPXE) would; resolves with the serial output. */
 export function bootKernel(vmlinuz: string, initrd: string, cmdline: string, timeoutSeconds = 150): Promise<string> {
   return runQemu(['-kernel', vmlinuz, '-initrd', initrd, '-append', `console=ttyS0 panic=-1 ${cmdline}`], timeoutSeconds);
