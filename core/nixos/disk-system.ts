@@ -2,8 +2,7 @@
 // make-disk-image.nix (partitionTableType "efi") and systemd-boot-builder.py leave it: the ESP with
 // systemd-boot, loader.conf, generation 1's entry, kernel and initrd; on the root, the system
 // profile links and /etc/NIXOS as nixos-install makes them.
-import { architectureOf } from './architecture.ts';
-import { efiImageFiles, rootLabel, type BootableSystem, type EfiFile } from './live-iso.ts';
+import { bootFacts, efiImageFiles, rootLabel, type BootableSystem, type EfiFile } from './live-iso.ts';
 import { ToplevelError, type Toplevel } from './toplevel.ts';
 
 /** A toplevel that can boot from a disk with systemd-boot: what the ESP needs, checked. */
@@ -19,26 +18,12 @@ export const DISK_ROOT_LABEL = 'nixos';
 /** Checks that `t` can boot from an EFI disk image; one error naming all that is missing. */
 export function diskSystem(t: Toplevel): DiskSystem {
   const missing: string[] = [];
-  if (t.kernel === undefined) missing.push('no kernel');
-  if (t.initrd === undefined) missing.push('no initrd');
-  if (t.init === undefined) missing.push('no init');
-  const system = t.system ?? 'x86_64-linux';
-  const architecture = architectureOf(system);
-  if (architecture === undefined) missing.push(`system ${JSON.stringify(system)} has no known boot loader names`);
+  const facts = bootFacts(t, missing);
   if (t.systemd === undefined) missing.push('no systemd link, so no systemd-boot (a GRUB-only system needs grub-mkimage, which nix-imager does not run: enable boot.loader.systemd-boot)');
   const label = rootLabel(t.kernelParams);
   if (label !== undefined && label !== DISK_ROOT_LABEL) missing.push(`its kernel parameters look for root=LABEL=${label} (a live ISO's volume), not the disk's root file system "${DISK_ROOT_LABEL}"`);
   if (missing.length > 0) throw new ToplevelError(t.storePath, `cannot boot from a disk image: ${missing.join('; ')}`);
-  return {
-    storePath: t.storePath,
-    architecture: architecture!,
-    kernel: t.kernel!,
-    initrd: t.initrd!,
-    init: t.init!,
-    kernelParams: t.kernelParams,
-    label: t.label ?? '',
-    systemdBoot: `${t.systemd}/lib/systemd/boot/efi/${architecture!.systemdBootFile}`,
-  };
+  return { ...facts, systemdBoot: `${t.systemd}/lib/systemd/boot/efi/${facts.architecture.systemdBootFile}` };
 }
 
 /** The ESP as systemd-boot-builder.py leaves it: also EFI/systemd/ holds the boot loader. */

@@ -26,20 +26,14 @@ const MAX_VOLUME_ID = 32;
 export const rootLabel = (params: readonly string[]): string | undefined =>
   params.findLast((p) => p.startsWith('root=LABEL='))?.slice('root=LABEL='.length);
 
-/** Checks that `t` can boot from an ISO (volume ID from root=LABEL= unless `volumeID` is given); one error naming all that is missing. */
-export function liveSystem(t: Toplevel, volumeID: string | undefined): LiveSystem {
-  const missing: string[] = [];
+/** What booting any system needs from its toplevel; what is missing is added to `missing` (the result is whole only when nothing is). */
+export function bootFacts(t: Toplevel, missing: string[]): BootableSystem & { storePath: string } {
   if (t.kernel === undefined) missing.push('no kernel');
   if (t.initrd === undefined) missing.push('no initrd');
   if (t.init === undefined) missing.push('no init');
-  const id = volumeID ?? rootLabel(t.kernelParams);
-  if (id === undefined) missing.push('no root=LABEL= in its kernel parameters to name the ISO volume by (set iso.volumeID)');
-  else if (id.length === 0 || id.length > MAX_VOLUME_ID) missing.push(`volume ID ${JSON.stringify(id)} is ${id.length} characters; an ISO 9660 volume ID holds 1 to ${MAX_VOLUME_ID}`);
-  else if (!/^[\x21-\x7e]+$/.test(id)) missing.push(`volume ID ${JSON.stringify(id)} has characters an ISO 9660 volume ID cannot hold (printable ASCII without spaces)`);
   const system = t.system ?? 'x86_64-linux';
   const architecture = architectureOf(system);
   if (architecture === undefined) missing.push(`system ${JSON.stringify(system)} has no known boot loader names`);
-  if (missing.length > 0) throw new ToplevelError(t.storePath, `cannot boot from an ISO: ${missing.join('; ')}`);
   return {
     storePath: t.storePath,
     architecture: architecture!,
@@ -47,9 +41,20 @@ export function liveSystem(t: Toplevel, volumeID: string | undefined): LiveSyste
     initrd: t.initrd!,
     init: t.init!,
     kernelParams: t.kernelParams,
-    volumeID: id!,
     label: t.label ?? '',
   };
+}
+
+/** Checks that `t` can boot from an ISO (volume ID from root=LABEL= unless `volumeID` is given); one error naming all that is missing. */
+export function liveSystem(t: Toplevel, volumeID: string | undefined): LiveSystem {
+  const missing: string[] = [];
+  const facts = bootFacts(t, missing);
+  const id = volumeID ?? rootLabel(t.kernelParams);
+  if (id === undefined) missing.push('no root=LABEL= in its kernel parameters to name the ISO volume by (set iso.volumeID)');
+  else if (id.length === 0 || id.length > MAX_VOLUME_ID) missing.push(`volume ID ${JSON.stringify(id)} is ${id.length} characters; an ISO 9660 volume ID holds 1 to ${MAX_VOLUME_ID}`);
+  else if (!/^[\x21-\x7e]+$/.test(id)) missing.push(`volume ID ${JSON.stringify(id)} has characters an ISO 9660 volume ID cannot hold (printable ASCII without spaces)`);
+  if (missing.length > 0) throw new ToplevelError(t.storePath, `cannot boot from an ISO: ${missing.join('; ')}`);
+  return { ...facts, volumeID: id! };
 }
 
 /** Where the ISO keeps the kernel and initrd: /boot/<kernel file name> and /boot/initrd. */
