@@ -314,6 +314,7 @@ describe('browser app (headless Chromium)', { timeout: 600_000 }, () => {
     await cache.close();
     await page.reload();
     await page.waitForSelector('#config-status[data-valid="true"]');
+    assert.ok(await page.isHidden('#trust'), 'the keys and cache confirmed online are asked about again offline');
     const got = await browserBuild(page, '07-offline');
     assert.equal(sha(got.bytes), sha(await cliBuild(tarballConfig())));
   });

@@ -86,7 +86,8 @@ function fixture(): ImageDir {
   addPath(root, 'links/max', { kind: 'symlink', target: `/${'m'.repeat(4094)}` });
   addPath(root, 'links/store', { kind: 'symlink', target: '/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-hello/bin/hello' });
   const weird = newDir(0o755);
-  for (let b = 1; b < 256; b++) if (b !== 0x2f && b !== 0x2e) weird.entries.set(`${String.fromCharCode(b)}-byte`, file(`byte ${b}`));
+  // Every byte at the front and inside a hashed word: the htree hash reads bytes as signed chars.
+  for (let b = 1; b < 256; b++) if (b !== 0x2f && b !== 0x2e) weird.entries.set(`${String.fromCharCode(b)}-${String.fromCharCode(b).repeat(2)}-byte`, file(`byte ${b}`));
   weird.entries.set('m'.repeat(255), file('longest name'));
   weird.entries.set(textToBinary('ünïcødé-名前'), file('utf-8'));
   addPath(root, 'names', weird);
@@ -121,6 +122,7 @@ test('a fixture tree: e2fsck is clean, debugfs reads every entry back, dumpe2fs 
   const long = await debugfs(img, 'htree /long-names');
   assert.match(long, /Indirect levels: 1/);
   assert.match(await debugfs(img, 'stat /many'), /Flags: 0x81000/);
+  assert.match(await debugfs(img, 'stat /names'), /Flags: 0x81000/, 'the names of every byte are hashed into an htree');
   assert.match(await debugfs(img, 'stat /sizes'), /Flags: 0x80000\n/, 'a one-block directory stays linear');
   assert.match(await debugfs(img, 'stat /links/fast59'), /Fast link dest: "f{59}"/);
   assert.doesNotMatch(await debugfs(img, 'stat /links/slow60'), /Fast link dest/);

@@ -42,8 +42,11 @@ test('the live ISO is laid out as iso-image.nix lays it out, judged by xorriso, 
   assert.match(el, /El Torito boot img :\s+1\s+BIOS\s+y\s+none/);
   assert.match(el, /El Torito img path :\s+1\s+\/isolinux\/isolinux\.bin/);
   assert.match(el, /El Torito img opts :\s+1\s+boot-info-table/);
+  assert.match(el, /El Torito boot img :\s+2\s+UEFI\s+y\s+none/);
+  assert.match(el, /El Torito img path :\s+2\s+\/boot\/efi\.img/);
   const area = await sh('xorriso', ['-indev', iso, '-report_system_area', 'plain']);
-  assert.match(area, /System area summary: MBR isohybrid/);
+  assert.match(area, /System area summary: MBR isohybrid cyl-align-on GPT/);
+  assert.match(area, /GPT partition path :\s+\d+\s+\/boot\/efi\.img/);
   const x = join(tmp, 'x');
   await sh('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/', x]);
   const cfg = await readFile(join(x, 'isolinux/isolinux.cfg'), 'utf8');
@@ -61,6 +64,22 @@ test('the live ISO is laid out as iso-image.nix lays it out, judged by xorriso, 
   const bin = await readFile(join(x, 'isolinux/isolinux.bin'));
   assert.ok(bin.subarray(64).equals((await store(`${fx.paths.syslinux}/share/syslinux/isolinux.bin`)).subarray(64)));
   assert.match(await readFile(join(x, 'version.txt'), 'utf8'), /^24\.05\.fixture/);
+  // efi.img: a clean FAT volume (fsck.fat) whose files mtools gives back: systemd-boot, its config, kernel, initrd.
+  const efi = join(x, 'boot/efi.img');
+  await sh('fsck.fat', ['-n', '-V', efi]);
+  assert.match(await sh('mdir', ['-i', efi]), /Volume in drive : is EFIBOOT/);
+  const mtype = (p: string) => sh('mtype', ['-i', efi, `::${p}`]);
+  assert.equal(await mtype('/loader/loader.conf'), 'timeout 1\ndefault nixos-generation-1.conf\neditor 0\nconsole-mode keep\n');
+  const entry = await mtype('/loader/entries/nixos-generation-1.conf');
+  assert.ok(entry.includes(`\noptions init=${fx.paths.live}/init ${params}\n`), entry);
+  const linux = /^linux (\S+)$/m.exec(entry)![1]!;
+  const initrd = /^initrd (\S+)$/m.exec(entry)![1]!;
+  const out = join(tmp, 'efi-files');
+  await sh('mkdir', ['-p', out]);
+  await sh('mcopy', ['-i', efi, '::/EFI/BOOT/BOOTX64.EFI', `::${linux}`, `::${initrd}`, out]);
+  assert.ok((await readFile(join(out, 'BOOTX64.EFI'))).equals(await store(`${fx.paths.systemd}/lib/systemd/boot/efi/systemd-bootx64.efi`)));
+  assert.ok((await readFile(join(out, linux.slice(linux.lastIndexOf('/') + 1)))).equals(await store(`${fx.paths.kernel}/bzImage`)));
+  assert.ok((await readFile(join(out, initrd.slice(initrd.lastIndexOf('/') + 1)))).equals(await store(`${fx.paths.initrd}/initrd`)));
   // The squashfs: zstd, 1 MiB blocks, the toplevel's closure and nix-path-registration at its root.
   const sq = join(x, 'nix-store.squashfs');
   const s = await sh('unsquashfs', ['-s', sq]);
@@ -71,20 +90,38 @@ test('the live ISO is laid out as iso-image.nix lays it out, judged by xorriso, 
   assert.deepEqual(names, ['/nix-path-registration', ...closure.map((p) => p.slice('/nix/store'.length))].sort());
 });
 
-test('the live ISO boots under qemu from CD and from disk (BIOS), and so does a toplevel without boot.json', async () => {
+test('the live ISO boots in qemu four ways (BIOS and UEFI, CD and disk), and so does a toplevel without boot.json', async () => {
   assert.equal(built.code, 0, built.stderr);
   const plain = await buildIso(fx.paths.plain, 'plain.iso');
   assert.equal(plain.code, 0, plain.stderr);
-  const boots = await Promise.all([
-    bootQemu(iso, 'cdrom'),
-    bootQemu(iso, 'disk'),
-    bootQemu(join(tmp, 'plain.iso'), 'cdrom'),
-  ]);
-  const [cd, disk, plainCd] = boots;
-  assert.ok(reached(cd!, fx.paths.live), `BIOS CD:\n${cd!.slice(-3000)}`);
-  assert.ok(reached(disk!, fx.paths.live), `BIOS disk:\n${disk!.slice(-3000)}`);
-  assert.match(disk!, /medium=\/dev\/sda/);
-  assert.ok(reached(plainCd!, fx.paths.plain), `BIOS CD, no boot.json:\n${plainCd!.slice(-3000)}`);
+  // One ISO, all boots at once: TCG boots are slow, and CI time is shared.
+  const ways = [
+    ['BIOS CD', iso, 'cdrom', 'bios', fx.paths.live],
+    ['UEFI CD', iso, 'cdrom', 'uefi', fx.paths.live],
+    ['BIOS disk', iso, 'disk', 'bios', fx.paths.live],
+    ['UEFI disk', iso, 'disk', 'uefi', fx.paths.live],
+    ['BIOS CD, no boot.json', join(tmp, 'plain.iso'), 'cdrom', 'bios', fx.paths.plain],
+  ] as const;
+  const outs = await Promise.all(ways.map(([, file, as, firmware]) => bootQemu(file, as, 400, firmware)));
+  ways.forEach(([name, , as, , top], i) => {
+    assert.ok(reached(outs[i]!, top), `${name}:\n${outs[i]!.slice(-3000)}`);
+    assert.match(outs[i]!, as === 'disk' ? /medium=\/dev\/sda/ : /medium=\/dev\/sr0/, name);
+  });
+});
+
+test('a toplevel with only one boot loader gets an ISO for it and a note on stderr saying what is missing', async () => {
+  const uefi = await buildIso(fx.paths.uefiOnly, 'uefi-only.iso');
+  assert.equal(uefi.code, 0, uefi.stderr);
+  assert.match(uefi.stderr, /note: .*nixos-system-uefi-only-24\.05: no BIOS boot: no store path in its closure has share\/syslinux\/isolinux\.bin/);
+  const uefiEl = await sh('xorriso', ['-indev', join(tmp, 'uefi-only.iso'), '-report_el_torito', 'plain']);
+  assert.match(uefiEl, /El Torito boot img :\s+1\s+UEFI/);
+  assert.doesNotMatch(uefiEl, /BIOS/);
+  const bios = await buildIso(fx.paths.biosOnly, 'bios-only.iso');
+  assert.equal(bios.code, 0, bios.stderr);
+  assert.match(bios.stderr, /note: .*nixos-system-bios-only-24\.05: no UEFI boot: it has no systemd link/);
+  const biosEl = await sh('xorriso', ['-indev', join(tmp, 'bios-only.iso'), '-report_el_torito', 'plain']);
+  assert.match(biosEl, /El Torito boot img :\s+1\s+BIOS/);
+  assert.doesNotMatch(biosEl, /UEFI/);
 });
 
 test('unsuitable toplevels are refused with one line naming the toplevel and what is missing, and no output', async () => {

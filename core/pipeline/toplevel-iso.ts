@@ -5,19 +5,24 @@
 import type { BinaryCache } from '../cache/binary-cache.ts';
 import { resolvePaths, type ResolveOptions, type ResolvedPath } from '../cache/resolve.ts';
 import { NarListing } from '../image/store-tree.ts';
-import type { ImageNode } from '../image/tree.ts';
-import { binaryToText } from '../io/binary-string.ts';
-import { isoKernelPath, ISO_INITRD_PATH, isolinuxCfg, liveSystem, type LiveSystem } from '../nixos/live-iso.ts';
+import { fatImage } from '../fat/fat-writer.ts';
+import { addPath, newDir, type ImageNode } from '../image/tree.ts';
+import { binaryToText, textToBinary } from '../io/binary-string.ts';
+import { bytesSource } from '../io/data-source.ts';
+import { denseChunks } from '../io/sparse.ts';
+import { efiImageFiles, isoKernelPath, ISO_INITRD_PATH, isolinuxCfg, liveSystem, type EfiFile, type LiveSystem } from '../nixos/live-iso.ts';
 import { readToplevel, ToplevelError } from '../nixos/toplevel.ts';
 import { DEFAULT_STORE_DIR, storePathOf } from '../nix/store-path.ts';
 import type { NarCache } from '../store/nar-cache.ts';
-import { fetchNar } from '../store/nar-fetch.ts';
+import { fetchNar, type FetchNarOptions } from '../store/nar-fetch.ts';
 import type { BuildConfig, Content, IsoConfig } from './config.ts';
 import { lookupStoreNode, StoreLookupError } from './store-lookup.ts';
 
 export interface LiveIso {
   /** The config with the toplevel turned into contents and ISO options. */
   config: BuildConfig;
+  /** The FAT image El Torito's EFI entry boots (systemd-boot, its entries, kernel and initrd), when UEFI can boot. */
+  efiImage: { target: string; files: EfiFile[] } | undefined;
   /** What the ISO cannot do and why (e.g. no syslinux in the closure: no BIOS boot). */
   notes: string[];
 }
@@ -26,10 +31,12 @@ export interface Sources {
   caches: BinaryCache[];
   resolveOpts: ResolveOptions;
   narCache: NarCache;
-  signal?: AbortSignal;
+  /** The platform's hash and codecs, and the build's signal. */
+  narOptions: FetchNarOptions;
 }
 
 const SYSLINUX_DIR = 'share/syslinux';
+const SYSTEMD_BOOT_DIR = 'lib/systemd/boot/efi';
 
 /** Plans the live ISO of `config.toplevel`; refuses, naming the toplevel, one that cannot boot from an ISO. */
 export async function planLiveIso(config: BuildConfig, sources: Sources): Promise<LiveIso> {
@@ -53,9 +60,40 @@ export async function planLiveIso(config: BuildConfig, sources: Sources): Promis
   const syslinux = await findSyslinux(syslinuxCandidates, store);
   if (wantBios && syslinux === undefined) notes.push(`${top}: no BIOS boot: no store path in its closure has ${SYSLINUX_DIR}/isolinux.bin (add syslinux to the system)`);
   if (iso.bootImage !== null && !system.architecture.bios) notes.push(`${top}: no BIOS boot: ${system.architecture.system} machines have no PC BIOS`);
-  if (syslinux === undefined) throw new ToplevelError(top, 'cannot boot from an ISO: no syslinux in its closure');
+  const systemdBoot = iso.efiBootImage !== null ? await findSystemdBoot(t.systemd, system, closure, store) : undefined;
+  if (iso.efiBootImage !== null && systemdBoot === undefined) {
+    notes.push(`${top}: no UEFI boot: ${t.systemd === undefined ? 'it has no systemd link' : `${t.systemd} has no ${SYSTEMD_BOOT_DIR}/${system.architecture.systemdBootFile}`} (systemd-boot)`);
+  }
+  if (syslinux === undefined && systemdBoot === undefined) throw new ToplevelError(top, `cannot boot from an ISO: ${notes.map((n) => n.slice(top.length + 2)).join('; ')}`);
 
-  return { config: { ...config, contents: [...config.contents, ...isoContents(system, config, syslinux)], iso: isoOptions(iso, system, syslinux) }, notes };
+  const efiImage = systemdBoot === undefined ? undefined : { target: iso.efiBootImage!, files: efiImageFiles(system, systemdBoot, iso.bootTimeout, config.sourceDateEpoch) };
+  return {
+    config: { ...config, contents: [...config.contents, ...isoContents(system, config, syslinux)], iso: isoOptions(iso, system, syslinux, efiImage !== undefined) },
+    efiImage,
+    notes,
+  };
+}
+
+/** The removable-media loader for `s`: systemd-boot from the toplevel's systemd, when that is in the closure. */
+async function findSystemdBoot(systemd: string | undefined, s: LiveSystem, closure: Map<string, ResolvedPath>, store: StoreReader): Promise<string | undefined> {
+  if (systemd === undefined || !closure.has(systemd)) return undefined;
+  const file = `${systemd}/${SYSTEMD_BOOT_DIR}/${s.architecture.systemdBootFile}`;
+  return (await store.lookupIn([systemd])(file))?.kind === 'file' ? file : undefined;
+}
+
+/** nixpkgs' efi.img: mkfs.vfat --invariant -i 12345678 -n EFIBOOT, sized to its files plus slack. */
+const EFI_LABEL = 'EFIBOOT';
+const EFI_VOLUME_ID = 0x12345678;
+
+/** The EFI image as a file of the ISO; `storeFile` reads a file of the closure. */
+export async function efiImageNode(files: EfiFile[], epoch: number, storeFile: (path: string) => Promise<ImageNode>): Promise<ImageNode> {
+  const root = newDir(0o755);
+  for (const f of files) {
+    const node = 'text' in f ? { kind: 'file' as const, mode: 0o444, data: bytesSource(new TextEncoder().encode(f.text)) } : await storeFile(f.storeFile);
+    addPath(root, textToBinary(f.path), node);
+  }
+  const fat = fatImage(root, { mtime: epoch, label: EFI_LABEL, volumeId: EFI_VOLUME_ID });
+  return { kind: 'file', mode: 0o444, data: { size: fat.size, stream: () => denseChunks(fat) } };
 }
 
 interface Syslinux {
@@ -89,14 +127,14 @@ function isoContents(s: LiveSystem, config: BuildConfig, syslinux: Syslinux | un
   return out;
 }
 
-function isoOptions(iso: IsoConfig, s: LiveSystem, syslinux: Syslinux | undefined): IsoConfig {
+function isoOptions(iso: IsoConfig, s: LiveSystem, syslinux: Syslinux | undefined, uefi: boolean): IsoConfig {
   const mbr = syslinux !== undefined && iso.usbBootable && syslinux.files.includes('isohdpfx.bin');
   return {
     ...iso,
     volumeID: s.volumeID,
     bootImage: syslinux !== undefined ? '/isolinux/isolinux.bin' : null,
     isohybridMbrImage: mbr ? { kind: 'store', path: `${syslinux.storePath}/${SYSLINUX_DIR}/isohdpfx.bin` } : null,
-    efiBootImage: null,
+    efiBootImage: uefi ? iso.efiBootImage : null,
     squashfsContents: [s.storePath, ...iso.squashfsContents.filter((p) => p !== s.storePath)],
   };
 }
@@ -111,7 +149,7 @@ export function storeReader(closure: Map<string, ResolvedPath>, sources: Sources
   const tree = (p: string): Promise<ImageNode> => {
     let t = trees.get(p);
     if (t === undefined) {
-      t = fetchNar(closure.get(p)!, sources.narCache, { signal: sources.signal }).then((nar) => NarListing.pack(nar.entries).tree(nar.open));
+      t = fetchNar(closure.get(p)!, sources.narCache, sources.narOptions).then((nar) => NarListing.pack(nar.entries).tree(nar.open));
       trees.set(p, t);
     }
     return t;
