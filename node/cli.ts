@@ -8,7 +8,7 @@ import { substituterUrl } from './build-to-file.ts';
 import { formatBytes } from '../core/io/format-bytes.ts';
 import { progressLine } from './progress-line.ts';
 
-const HELP = `nix-imager — NixOS system tarballs, ISO images and squashfs store images from a Nix binary cache
+const HELP = `nix-imager — NixOS system tarballs, ISO images, disk images and squashfs store images from a Nix binary cache
 
 Usage:
   nix-imager build <config.json> [--output <file>] [options]

@@ -149,6 +149,11 @@ export function bootQemu(iso: string, as: 'cdrom' | 'disk', timeoutSeconds = 150
   return runQemu([...(firmware === 'uefi' ? ['-bios', OVMF] : []), ...drive], timeoutSeconds);
 }
 
+/** Boots qemu (TCG) under OVMF (UEFI) from a disk image in qemu format `format` (raw, qcow2, vpc, vmdk, vdi); resolves with the serial output. */
+export function bootUefiDisk(image: string, format: string, timeoutSeconds = 150): Promise<string> {
+  return runQemu(['-bios', OVMF, '-drive', `file=${image},format=${format},if=ide,snapshot=on`], timeoutSeconds);
+}
+
 /**
  * Boots qemu (TCG) straight into `vmlinuz` with `initrd`, as a bootloader (or iPXE) would, with
  * `disk` (raw, never written) as the first IDE disk if given; resolves with the serial output.
