@@ -179,6 +179,11 @@ test('deterministic: the same tree and options give the same bytes, and the volu
   };
   assert.notEqual(await id(opts), await id({ ...opts, label: 'B' }));
   assert.equal(await id({ ...opts, volumeId: 0x12345678 }), '78563412');
+  // A partition's first LBA goes into the boot sector's hidden-sectors field, as mkfs.fat does on a partition.
+  const esp = join(fresh('hidden'), 'esp.img');
+  await writeSparse(fatImage(hardTree(), { ...opts, hiddenSectors: 2048 }), esp);
+  assert.equal(readFileSync(esp).readUInt32LE(28), 2048);
+  assertFsckClean(esp);
 });
 
 test('timestamps: every entry carries mtime (UTC, 2-second steps); times before 1980 are pinned to 1980-01-01', async () => {
