@@ -105,10 +105,10 @@ interface Misfit {
  * `spareInodes` beyond what the tree needs.
  */
 function tryPlan(inp: Inputs, blocks: number, room: number, spareInodes: number | undefined): Plan | Misfit {
-  const inodes = inodeCount(blocks, inp.needed + (spareInodes ?? 0), inp.opts, spareInodes !== undefined);
-  if (inodes < inp.needed) return { problem: `the tree needs ${inp.needed} inodes, the file system has ${inodes}` };
-  const geo = geometry(blocks, inodes);
+  const inodesFor = (b: number) => inodeCount(b, inp.needed + (spareInodes ?? 0), inp.opts, spareInodes !== undefined);
+  const geo = geometry(blocks, inodesFor);
   if (typeof geo === 'string') return { problem: geo };
+  if (inodesFor(geo.blocks) < inp.needed) return { problem: `the tree needs ${inp.needed} inodes, the file system has ${inodesFor(geo.blocks)}` };
   const journalBlocks = defaultJournalBlocks(geo.blocks);
   const layout = layOut(inp.root, geo, journalBlocks, inp.seedWords, inp.shapes);
   if (layout.end + room > geo.blocks) return { problem: `the contents need ${layout.end + room - geo.blocks} more blocks`, reached: layout.end + room };
