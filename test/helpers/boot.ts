@@ -156,10 +156,10 @@ export function bootUefiDisk(image: string, format: string, timeoutSeconds = 150
 
 /**
  * Boots qemu (TCG) straight into `vmlinuz` with `initrd`, as a bootloader (or iPXE) would, with
- * `disk` (raw, never written) as the first IDE disk if given; resolves with the serial output.
+ * `disk` (raw; the guest's writes land in it) as the first IDE disk if given; resolves with the serial output.
  */
 export function bootKernel(vmlinuz: string, initrd: string, cmdline: string, timeoutSeconds = 150, disk?: string): Promise<string> {
-  const drive = disk === undefined ? [] : ['-drive', `file=${disk},format=raw,if=ide,snapshot=on`];
+  const drive = disk === undefined ? [] : ['-drive', `file=${disk},format=raw,if=ide`];
   return runQemu(['-kernel', vmlinuz, '-initrd', initrd, '-append', `console=ttyS0 panic=-1 ${cmdline}`, ...drive], timeoutSeconds);
 }
 
