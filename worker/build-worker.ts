@@ -80,9 +80,7 @@ let lastPlan: { key: string; plan: BuildPlan } | undefined;
 
 /** The config as the CLI would read it, with relative substituters resolved against the page. */
 function configOf(json: unknown, baseUrl: string): BuildConfig {
-  const config = parseConfig(json);
-  config.substituters = config.substituters.map((s) => new URL(s, baseUrl).href);
-  return config;
+  return parseConfig(json, { resolveSubstituter: (s) => new URL(s, baseUrl).href });
 }
 
 /**
