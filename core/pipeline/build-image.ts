@@ -65,7 +65,7 @@ export interface BuildPlan {
   squashfsClosure: string[];
 }
 
-function resolveSettings(config: BuildConfig, fetch: Fetch, verify: Ed25519Verify | undefined, signal?: AbortSignal) {
+export function resolveSettings(config: BuildConfig, fetch: Fetch, verify: Ed25519Verify | undefined, signal?: AbortSignal) {
   return {
     caches: config.substituters.map((url) => new BinaryCache(url, fetch)),
     opts: { trustedKeys: config.trustedPublicKeys.map(parsePublicKey), requireSigs: config.requireSigs, verify, signal },
@@ -81,7 +81,9 @@ export interface PlanOptions extends Pick<BuildOptions, 'signal' | 'onProgress'>
 export async function planBuild(config: BuildConfig, fetch: Fetch, opts: PlanOptions = {}): Promise<BuildPlan> {
   const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.verify, opts.signal);
   const imageRoots = config.storeContents.map((s) => s.object);
-  const squashfsRoots = config.iso?.squashfsContents ?? [];
+  // A live ISO's toplevel goes into its squashfs (the boot files are found in its closure later).
+  const liveRoots = config.format === 'iso' && config.toplevel !== null ? [config.toplevel] : [];
+  const squashfsRoots = [...new Set([...liveRoots, ...(config.iso?.squashfsContents ?? [])])];
   const resolved = await resolvePaths([...imageRoots, ...squashfsRoots], caches, {
     ...resolveOpts,
     closure: true,
