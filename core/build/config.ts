@@ -142,6 +142,15 @@ function imagePath(v: string | undefined, field: string): string {
   return '/' + parts.join('/');
 }
 
+/** A file name, not a path: it is joined to the output directory, so "/" or ".." would choose where the image lands. */
+function fileName(v: string | undefined, field: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (v === '' || v === '.' || v === '..' || v.includes('/') || v.includes('\0')) {
+    throw new ConfigError(field, `${JSON.stringify(v)} must be a file name, without "/" (and not "." or "..")`);
+  }
+  return v;
+}
+
 function contentSource(o: Obj, field: string, storeDir: string): ContentSource {
   const source = str(o, 'source', `${field}.source`);
   const text = str(o, 'text', `${field}.text`);
@@ -213,7 +222,7 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
 
   const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? 'zstd';
   const compression = oneOf(json, 'compression', 'compression', COMPRESSIONS) ?? (format === 'tarball' ? 'xz' : 'none');
-  const system = str(json, 'system', 'system') ?? 'x86_64-linux';
+  const system = fileName(str(json, 'system', 'system'), 'system') ?? 'x86_64-linux';
   const iso = format === 'iso' ? parseIso(json['iso'], storeDir, squashfsCompression, system) : null;
   if (format !== 'iso' && json['iso'] !== undefined) throw new ConfigError('iso', `only applies to "format": "iso"`);
   if (format !== 'iso' && storeContents.length === 0) throw new ConfigError('storeContents', `a ${format} needs at least one store object`);
@@ -234,7 +243,7 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
     squashfsBlockSize: int(json, 'squashfsBlockSize', 'squashfsBlockSize', 4096, 2 ** 20) ?? 2 ** 20,
     sourceDateEpoch: int(json, 'sourceDateEpoch', 'sourceDateEpoch', 0, 2 ** 32 - 1) ?? 315532800,
     iso,
-    fileName: (str(json, 'fileName', 'fileName') ?? defaultName) + EXTENSION[compression],
+    fileName: (fileName(str(json, 'fileName', 'fileName'), 'fileName') ?? defaultName) + EXTENSION[compression],
   };
 }
 
@@ -256,7 +265,7 @@ function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, sys
   }
   const squashfsContents = stringList(o, 'squashfsContents', 'iso.squashfsContents') ?? [];
   return {
-    isoName: str(o, 'isoName', 'iso.isoName') ?? `nixos-${system}.iso`,
+    isoName: fileName(str(o, 'isoName', 'iso.isoName'), 'iso.isoName') ?? `nixos-${system}.iso`,
     volumeID: str(o, 'volumeID', 'iso.volumeID') ?? 'NIXOS_ISO',
     appID: str(o, 'appID', 'iso.appID') ?? 'nixos',
     publisher: str(o, 'publisher', 'iso.publisher') ?? 'nixos',
