@@ -2,7 +2,7 @@
 // where V8's young generation can be capped (resourceLimits). The main thread's is sized by V8
 // alone and grows to 32 MiB under a build's allocation rate; it cannot be changed from inside the
 // process. The main thread parses the command line, draws progress and relays signals.
-import type { BuildSummary } from '../core/build/build-image.ts';
+import type { BuildSummary, CacheRequestOptions } from '../core/build/build-image.ts';
 import type { BuildConfig } from '../core/build/config.ts';
 import type { Progress } from '../core/build/progress.ts';
 import { startWorker, workerEntry } from './start-worker.ts';
@@ -12,6 +12,7 @@ export interface BuildRequest {
   output: string;
   configDir: string;
   cacheDir: string;
+  http: CacheRequestOptions;
   /** Whether to send progress (at most every 100 ms). */
   progress: boolean;
 }

@@ -9,7 +9,7 @@ import { createNodePlatform } from './platform.ts';
 
 const port = parentPort;
 if (!port) throw new Error('node/build-thread-entry.ts must run as a worker_threads worker');
-const { config, output, configDir, cacheDir, progress } = workerData as BuildRequest;
+const { config, output, configDir, cacheDir, http, progress } = workerData as BuildRequest;
 const abort = new AbortController();
 port.on('message', (m) => {
   if (m === 'abort') abort.abort(new Error('interrupted'));
@@ -28,7 +28,7 @@ const onProgress = (p: Progress) => {
 const platform = createNodePlatform({ configDir, cacheDir, threads: config.threads });
 try {
   const sink = await createFileSink(output);
-  post({ kind: 'done', summary: await buildImage(config, platform, sink, { signal: abort.signal, onProgress: progress ? onProgress : undefined }) });
+  post({ kind: 'done', summary: await buildImage(config, platform, sink, { signal: abort.signal, http, onProgress: progress ? onProgress : undefined }) });
 } catch (e) {
   post({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });
 } finally {

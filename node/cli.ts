@@ -27,6 +27,11 @@ Options:
                         $NIX_IMAGER_CACHE, else $XDG_CACHE_HOME/nix-imager, else ~/.cache/nix-imager.
   --threads <n>         compression workers (default: the config's "threads", 0 = one per core).
                         Each holds about 150 MiB at xz -6 (liblzma's 94 MiB and a block in and out).
+  --timeout <s>         seconds to wait for a response's headers, and the window of the body's
+                        rate check (default 30).
+  --min-rate <B/s>      slowest body accepted, in bytes per second averaged over --timeout
+                        (default 1024); a slower or stalled download is retried (3 tries for
+                        a NAR, 5 for a narinfo), then fails naming the store path and URL.
   -q, --quiet           no progress line.
   -h, --help            this text.  --version: the version.
 
@@ -70,6 +75,13 @@ export function substituterUrl(s: string, configDir: string): string {
 }
 
 
+function positiveNumber(given: string | undefined, flag: string, fallback: number): number {
+  if (given === undefined) return fallback;
+  const n = Number(given);
+  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`${flag} takes a positive number`);
+  return n;
+}
+
 async function version(): Promise<string> {
   const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -89,6 +101,8 @@ async function runBuild(args: string[]): Promise<void> {
       output: { type: 'string', short: 'o' },
       'cache-dir': { type: 'string' },
       threads: { type: 'string' },
+      timeout: { type: 'string' },
+      'min-rate': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
     },
   });
@@ -108,6 +122,7 @@ async function runBuild(args: string[]): Promise<void> {
     if (!Number.isInteger(n) || n < 0) throw new UsageError('--threads takes a whole number (0 = one per core)');
     config.threads = n;
   }
+  const http = { timeoutMs: positiveNumber(values.timeout, '--timeout', 30) * 1000, minBytesPerSecond: positiveNumber(values['min-rate'], '--min-rate', 1024) };
   const output = await outputPath(values.output, config);
   const cacheDir = resolve(values['cache-dir'] ?? process.env['NIX_IMAGER_CACHE'] ?? defaultCacheDir());
   const progress = !values.quiet && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
@@ -117,7 +132,7 @@ async function runBuild(args: string[]): Promise<void> {
   process.once('SIGTERM', onSignal);
   const started = Date.now();
   try {
-    const summary = await buildInThread({ config, output, configDir, cacheDir, progress: progress !== undefined }, progress?.update, abort.signal);
+    const summary = await buildInThread({ config, output, configDir, cacheDir, http, progress: progress !== undefined }, progress?.update, abort.signal);
     progress?.clear();
     if (!values.quiet) {
       const secs = (Date.now() - started) / 1000;

@@ -5,8 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { runCli, type Run } from './helpers/cli.ts';
-import { craftedCache, craftedConfig, type CraftedCache } from './helpers/crafted-cache.ts';
+import { craftedCache, craftedConfig, smallNar, type CraftedCache } from './helpers/crafted-cache.ts';
+import { serveWithFaults, type Fault, type FaultRule, type FaultServer } from './helpers/fault-server.ts';
 
 let tmp: string;
 let plain: CraftedCache;
@@ -50,4 +53,97 @@ test('2: a config fileName or system with "/" or ".." cannot choose where the im
   const r = await runCli(['build', (await configDir(craftedConfig(plain, { fileName: victim }))).cfg, '--quiet', '--cache-dir', join(tmp, 'c2')], { cwd: tmp });
   assertFails(r, /config: fileName: .* must be a file name/);
   await assert.rejects(stat(victim), 'nothing at the absolute fileName without -o');
+});
+
+/** A NAR of about 200 KB, and the same as a real `xz` compresses it. */
+const bigNar = smallNar('nix-imager '.repeat(20_000));
+const bigNarXz = () => new Uint8Array(execFileSync('xz', ['-c', '-6'], { input: bigNar }));
+
+async function withFaults<T>(cache: CraftedCache, rules: FaultRule[], fn: (s: FaultServer) => Promise<T>): Promise<T> {
+  const server = await serveWithFaults(cache.dir, { rules });
+  try {
+    return await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
+/** Builds `cache`'s path through `server` into a fresh directory; returns the run, its duration and the directory. */
+async function buildFrom(cache: CraftedCache, server: FaultServer | undefined, flags: string[] = [], extra: Record<string, unknown> = {}) {
+  const { dir, cfg } = await configDir(craftedConfig({ ...cache, url: server?.url ?? cache.url }, extra));
+  const out = join(dir, 'out.tar');
+  const t = performance.now();
+  const r = await runCli(['build', cfg, '--output', out, '--cache-dir', join(dir, 'cache'), '--quiet', ...flags]);
+  return { r, ms: performance.now() - t, dir, out };
+}
+
+/** Nothing but the config and the NAR cache (with only committed entries) in `dir`. */
+async function assertNothingLeft(dir: string): Promise<void> {
+  assert.deepEqual((await readdir(dir)).filter((f) => f !== 'config.json' && f !== 'cache'), [], 'no output, no temporary');
+  const nar = await readdir(join(dir, 'cache', 'nar')).catch(() => [] as string[]);
+  assert.deepEqual(nar.filter((f) => !/^[0-9a-z]{52}\.nar$/.test(f)), [], 'no NAR cache temporary');
+}
+
+test('3: a NAR body that stalls, or trickles, fails after the idle/rate window and bounded retries, naming the path and URL', { timeout: 60_000 }, async () => {
+  const cache = await craftedCache({ nar: bigNar });
+  for (const rule of [{ stallAfter: 1000 }, { bytesPerSecond: 40 }] satisfies Fault[]) {
+    await withFaults(cache, [{ match: 'nar/', ...rule }], async (s) => {
+      const { r, ms, dir } = await buildFrom(cache, s, ['--timeout', '1', '--min-rate', '500']);
+      assertFails(r, /stalled/);
+      assert.ok(r.stderr.includes(cache.storePath) && r.stderr.includes(`${s.url}${cache.narFile}`), `names the path and the URL: ${r.stderr}`);
+      assert.ok(ms < 20_000, `bounded in time: ${ms} ms`);
+      assert.equal(s.requestsFor('nar/').length, 3, 'retried, a bounded number of times');
+      await assertNothingLeft(dir);
+    });
+  }
+});
+
+test('3: a narinfo body that stalls fails after bounded retries, naming the path and URL', { timeout: 60_000 }, async () => {
+  await withFaults(plain, [{ match: '.narinfo', stallAfter: 10 }], async (s) => {
+    const { r, ms, dir } = await buildFrom(plain, s, ['--timeout', '1']);
+    assertFails(r, /stalled/);
+    assert.ok(r.stderr.includes(plain.storePath) && r.stderr.includes('.narinfo'), r.stderr);
+    assert.ok(ms < 30_000, `bounded in time: ${ms} ms`);
+    await assertNothingLeft(dir);
+  });
+});
+
+test('4: bytes without end after the NAR file stop being read at FileSize (or what NarSize allows)', { timeout: 60_000 }, async () => {
+  const reference = await buildFrom(plain, undefined);
+  assert.equal(reference.r.code, 0, reference.r.stderr);
+  const expected = await readFile(reference.out);
+  const cases = [
+    { name: 'xz with FileSize', cache: await craftedCache({ nar: bigNar, file: bigNarXz(), compression: 'xz' }), ok: true },
+    { name: 'uncompressed without FileSize', cache: await craftedCache({ nar: bigNar, fileFields: false }), ok: true },
+    // xz accepts zero padding after a stream: only the cap ends this one (with success or a clear error).
+    { name: 'xz without FileSize', cache: await craftedCache({ nar: bigNar, file: bigNarXz(), compression: 'xz', fileFields: false }), ok: undefined },
+  ];
+  for (const c of cases) {
+    await withFaults(c.cache, [{ match: 'nar/', endless: true }], async (s) => {
+      const { r, ms, dir } = await buildFrom(c.cache, s, ['--timeout', '5']);
+      if (c.ok) assert.equal(r.code, 0, `${c.name}: ${r.stderr}`);
+      else if (r.code !== 0) {
+        assertFails(r, new RegExp(c.cache.storePath));
+        await assertNothingLeft(dir);
+      }
+      assert.ok(ms < 20_000, `${c.name}: bounded in time (${ms} ms)`);
+      const sent = s.requestsFor('nar/').reduce((n, q) => n + q.sent, 0);
+      assert.ok(sent < 64 << 20, `${c.name}: the client stopped reading (${sent} bytes sent)`);
+    });
+  }
+  assert.ok(expected.length > 0);
+});
+
+test('6: a narinfo or nix-cache-info without end is refused at a size cap, quickly and clearly', { timeout: 60_000 }, async () => {
+  for (const match of ['.narinfo', 'nix-cache-info']) {
+    await withFaults(plain, [{ match, endless: true }], async (s) => {
+      const { r, ms, dir } = await buildFrom(plain, s);
+      assertFails(r, /larger than \d+ bytes/);
+      assert.ok(r.stderr.includes(plain.storePath), r.stderr);
+      assert.ok(ms < 15_000, `quick: ${ms} ms`);
+      const sent = s.requestsFor(match).reduce((n, q) => n + q.sent, 0);
+      assert.ok(sent < 64 << 20, `the client stopped reading (${sent} bytes sent)`);
+      await assertNothingLeft(dir);
+    });
+  }
 });

@@ -1,5 +1,5 @@
 import { BinaryCache } from '../cache/binary-cache.ts';
-import type { Fetch } from '../cache/http.ts';
+import type { Fetch, RetryOptions } from '../cache/http.ts';
 import { resolvePaths, type ResolvedPath } from '../cache/resolve.ts';
 import type { CodecPool } from '../codec/pool.ts';
 import { NarListing, streamedNarTree } from '../image/store-tree.ts';
@@ -43,7 +43,12 @@ export interface BuildOptions {
   downloads?: number;
   /** A plan from planBuild() for this config, to skip resolving again. */
   plan?: BuildPlan;
+  /** Time limits, retries and credentials for the substituters. */
+  http?: CacheRequestOptions;
 }
+
+/** What every request to a substituter uses; the signal is the build's. */
+export type CacheRequestOptions = Omit<RetryOptions, 'signal' | 'headers'>;
 
 export interface BuildSummary {
   fileName: string;
@@ -77,16 +82,16 @@ export interface BuildPlan {
   squashfsClosure: string[];
 }
 
-function resolveSettings(config: BuildConfig, fetch: Fetch, signal?: AbortSignal) {
+function resolveSettings(config: BuildConfig, fetch: Fetch, signal: AbortSignal | undefined, http: CacheRequestOptions = {}) {
   return {
-    caches: config.substituters.map((url) => new BinaryCache(url, fetch)),
+    caches: config.substituters.map((url) => new BinaryCache(url, fetch, http)),
     opts: { trustedKeys: config.trustedPublicKeys.map(parsePublicKey), requireSigs: config.requireSigs, signal },
   };
 }
 
 /** Looks up every narinfo the build needs (closures, and the store paths contents come from). */
-export async function planBuild(config: BuildConfig, fetch: Fetch, opts: Pick<BuildOptions, 'signal' | 'onProgress'> = {}): Promise<BuildPlan> {
-  const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.signal);
+export async function planBuild(config: BuildConfig, fetch: Fetch, opts: Pick<BuildOptions, 'signal' | 'onProgress' | 'http'> = {}): Promise<BuildPlan> {
+  const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.signal, opts.http);
   const imageRoots = config.storeContents.map((s) => s.object);
   const squashfsRoots = config.iso?.squashfsContents ?? [];
   const resolved = await resolvePaths([...imageRoots, ...squashfsRoots], caches, {
@@ -108,7 +113,7 @@ export async function planBuild(config: BuildConfig, fetch: Fetch, opts: Pick<Bu
 async function build(config: BuildConfig, platform: Platform, sink: ByteSink, opts: BuildOptions, scratch: ScratchFile[]): Promise<BuildSummary> {
   const { signal, onProgress } = opts;
   const storeDir = DEFAULT_STORE_DIR;
-  const { caches, opts: resolveOpts } = resolveSettings(config, platform.fetch, signal);
+  const { caches, opts: resolveOpts } = resolveSettings(config, platform.fetch, signal, opts.http);
   const { resolved, imageClosure, squashfsClosure } = opts.plan ?? (await planBuild(config, platform.fetch, opts));
 
   // 2. NARs: verified, into the NAR cache.

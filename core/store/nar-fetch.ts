@@ -1,12 +1,14 @@
 import type { ResolvedPath } from '../cache/resolve.ts';
-import { isAbort } from '../cache/http.ts';
+import type { NarInfo } from '../nix/narinfo.ts';
+import { isAbort, StalledError, TransportError } from '../cache/http.ts';
 import { decompressorFor } from '../cache/decompress.ts';
+import type { StreamCompressor } from '../codec/stream-compressor.ts';
 import { readNar, type NarEntry } from '../nix/nar-reader.ts';
 import { createSha256 } from '../primitives/sha256.ts';
 import { nix32Encode } from '../nix/nix32.ts';
 import { hashEquals, type NixHash } from '../nix/hash.ts';
 import { sharedOpener, type RandomAccess } from '../io/data-source.ts';
-import { randomAccessChunks, readableChunks } from '../io/streams.ts';
+import { randomAccessChunks } from '../io/streams.ts';
 import type { NarCache, NarCacheWriter } from './nar-cache.ts';
 
 /** A verified NAR in the cache, with its listing (file contents located by offset). */
@@ -96,11 +98,13 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
     }
   }
 
+  // Before any download: an unknown Compression cannot succeed on any try.
+  const decompress = decompressorFor(info.compression, info.storePath);
   const attempts = opts.attempts ?? 3;
   for (let attempt = 1; ; attempt++) {
     const writer = await narCache.create(key);
     try {
-      const entries = await downloadInto(resolved, writer, opts);
+      const entries = await downloadInto(resolved, decompress, writer, opts);
       await writer.commit();
       return { storePath: info.storePath, entries, open };
     } catch (e) {
@@ -115,9 +119,8 @@ function wrap(storePath: string, e: unknown): unknown {
   return new NarVerificationError(storePath, `download failed: ${e instanceof Error ? e.message : String(e)}`);
 }
 
-async function downloadInto(resolved: ResolvedPath, writer: NarCacheWriter, opts: FetchNarOptions): Promise<NarEntry[]> {
+async function downloadInto(resolved: ResolvedPath, decompress: StreamCompressor, writer: NarCacheWriter, opts: FetchNarOptions): Promise<NarEntry[]> {
   const { info, cache } = resolved;
-  const decompress = decompressorFor(info.compression, info.storePath);
   const body = await cache.narBody(info, opts.signal);
   const fileHash = createSha256();
   let fileSize = 0;
@@ -146,34 +149,43 @@ async function downloadInto(resolved: ResolvedPath, writer: NarCacheWriter, opts
   return entries;
 }
 
-/** The network broke mid-body: worth another try, unlike bytes that arrived and are wrong. */
-class TransportError extends Error {
-  override name = 'TransportError';
-}
-
 /** Range requests per download after the connection broke mid-body. */
 const MAX_RESUMES = 5;
 
 /**
- * The (compressed) NAR download. When the body breaks off or ends short of FileSize, the rest is
- * asked for with `Range: bytes=N-` and joined on, so the hashes taken downstream cover the whole
- * file; a server that does not resume exactly there makes this a TransportError (start over).
+ * The most bytes a download may have: FileSize when the narinfo gives it, else what NarSize
+ * allows (xz and zstd add well under 1/64 to incompressible data).
  */
-async function* resumableBody(resolved: ResolvedPath, first: ReadableStream<Uint8Array>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+function downloadLimit(info: NarInfo): number {
+  if (info.fileSize !== undefined) return info.fileSize;
+  return info.compression === 'none' ? info.narSize : info.narSize + Math.floor(info.narSize / 64) + 65_536;
+}
+
+/**
+ * The (compressed) NAR download, never past downloadLimit() (bytes beyond it are not read: the
+ * hashes then decide). When the body breaks off or ends short of FileSize, the rest is asked for
+ * with `Range: bytes=N-` and joined on, so the hashes taken downstream cover the whole file; a
+ * server that does not resume exactly there makes this a TransportError (start over). A stalled
+ * body is not resumed: the server that stalled once is given a fresh try instead.
+ */
+async function* resumableBody(resolved: ResolvedPath, first: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   const { info, cache } = resolved;
+  const limit = downloadLimit(info);
   let body = first;
   let received = 0;
   for (let resumes = 0; ; resumes++) {
     let broken: string;
     try {
-      for await (const chunk of readableChunks(body, signal)) {
-        received += chunk.length;
-        yield chunk;
+      for await (const chunk of body) {
+        const piece = chunk.length > limit - received ? chunk.subarray(0, limit - received) : chunk;
+        received += piece.length;
+        if (piece.length > 0) yield piece;
+        if (received >= limit) return;
       }
       if (info.fileSize === undefined || received >= info.fileSize) return;
       broken = `the body ended after ${received} of ${info.fileSize} bytes`;
     } catch (e) {
-      if (isAbort(e) || signal?.aborted) throw e;
+      if (isAbort(e) || signal?.aborted || e instanceof StalledError) throw e;
       broken = e instanceof Error ? e.message : String(e);
     }
     if (received === 0 || resumes >= MAX_RESUMES) throw new TransportError(broken);
