@@ -156,8 +156,10 @@ export async function* pacedBody(body: ReadableStream<Uint8Array>, url: string, 
   try {
     let windowStart = Date.now();
     let windowBytes = 0;
-    let pending = reader.read();
+    // Read again only once the consumer asks: a read started before a yield could fail unobserved.
+    let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
     for (;;) {
+      pending ??= reader.read();
       const tick = new Promise<'window' | 'abort'>((resolve) => {
         wake = resolve;
         timer = setTimeout(() => resolve('window'), Math.max(0, windowStart + windowMs - Date.now()));
@@ -178,7 +180,7 @@ export async function* pacedBody(body: ReadableStream<Uint8Array>, url: string, 
         return;
       }
       windowBytes += r.value.length;
-      pending = reader.read();
+      pending = undefined;
       yield r.value;
     }
   } finally {
