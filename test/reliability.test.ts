@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { runCli, type Run } from './helpers/cli.ts';
+import { BIN, run, runCli, type Run } from './helpers/cli.ts';
 import { craftedCache, craftedConfig, smallNar, type CraftedCache } from './helpers/crafted-cache.ts';
 import { serveWithFaults, type Fault, type FaultRule, type FaultServer } from './helpers/fault-server.ts';
 
@@ -145,5 +145,32 @@ test('6: a narinfo or nix-cache-info without end is refused at a size cap, quick
       assert.ok(sent < 64 << 20, `the client stopped reading (${sent} bytes sent)`);
       await assertNothingLeft(dir);
     });
+  }
+});
+
+/** Peak RSS in bytes of the CLI run with `args` (GNU time's maximum resident set size; the build thread shares the process). */
+async function peakRss(args: string[]): Promise<{ r: Run; rss: number }> {
+  const file = join(tmp, `rss-${++dirs}`);
+  const r = await run('/usr/bin/time', ['-f', '%M', '-o', file, process.execPath, BIN, ...args]);
+  return { r, rss: Number((await readFile(file, 'utf8')).trim().split('\n').pop()) * 1024 };
+}
+
+/** `copies` concatenated streams (xz) or frames (zstd) of 16 MiB of zeros each: valid, small, and vast when expanded. */
+function bomb(tool: 'xz' | 'zstd', copies: number): Uint8Array {
+  const one = execFileSync(tool, tool === 'xz' ? ['-0', '-T1', '-c'] : ['-1', '-q', '-c'], { input: new Uint8Array(16 << 20) });
+  return new Uint8Array(Buffer.concat(Array.from({ length: copies }, () => one)));
+}
+
+test('5: a decompression bomb (2 GiB from a few hundred KB) is refused with peak RSS far below 512 MiB, xz and zstd', { timeout: 120_000 }, async () => {
+  for (const [tool, compression] of [['xz', 'xz'], ['zstd', 'zstd']] as const) {
+    const file = bomb(tool, 128);
+    const cache = await craftedCache({ file, compression, name: `bomb-${tool}` });
+    const { dir, cfg } = await configDir(craftedConfig(cache));
+    const { r, rss } = await peakRss(['build', cfg, '--output', join(dir, 'out.tar'), '--cache-dir', join(dir, 'cache'), '--quiet']);
+    console.log(`# ${tool} bomb of ${file.length} bytes (2 GiB expanded): peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
+    assertFails(r, /larger than the narinfo's NarSize/);
+    assert.ok(r.stderr.includes(cache.storePath), r.stderr);
+    assert.ok(rss < 384 * 2 ** 20, `peak RSS ${rss} bytes`);
+    await assertNothingLeft(dir);
   }
 });
