@@ -10,7 +10,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { xzCompressor } from '../core/xz/xz-compressor.ts';
 import { xzDecompressor } from '../core/xz/xz-decompressor.ts';
-import { zstdCompressor, zstdDecompressor } from '../core/xz/zstd.ts';
+import { zstdCompressor, zstdDecompressor } from '../core/zstd/zstd.ts';
 import { encodeXzBlock } from '../core/xz/xz-encode.ts';
 import { defaultBlockSize } from '../core/xz/xz-compressor.ts';
 import { codecs } from '../core/codec/wasm-codecs.ts';

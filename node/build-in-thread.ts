@@ -2,9 +2,10 @@
 // where V8's young generation can be capped (resourceLimits). The main thread's is sized by V8
 // alone and grows to 32 MiB under a build's allocation rate; it cannot be changed from inside the
 // process. The main thread parses the command line, draws progress and relays signals.
-import type { BuildSummary, CacheRequestOptions } from '../core/build/build-image.ts';
-import type { BuildConfig } from '../core/build/config.ts';
-import type { Progress } from '../core/build/progress.ts';
+import type { BuildSummary, CacheRequestOptions } from '../core/pipeline/build-image.ts';
+import type { BuildConfig } from '../core/pipeline/config.ts';
+import type { Progress } from '../core/pipeline/progress.ts';
+import { fromErrorData, NixImagerError, type ErrorData } from '../core/errors.ts';
 import { startWorker, workerEntry } from './start-worker.ts';
 
 export interface BuildRequest {
@@ -17,7 +18,15 @@ export interface BuildRequest {
   progress: boolean;
 }
 
-export type BuildReply = { kind: 'progress'; progress: Progress[] } | { kind: 'done'; summary: BuildSummary } | { kind: 'failed'; message: string };
+export type BuildReply = { kind: 'progress'; progress: Progress[] } | { kind: 'done'; summary: BuildSummary } | { kind: 'failed'; error: ErrorData };
+
+class BuildThreadError extends NixImagerError {
+  override name = 'BuildThreadError';
+  readonly code = 'io';
+  constructor(exitCode: number) {
+    super(`the build thread stopped (exit code ${exitCode}) without a result`);
+  }
+}
 
 /**
  * Young generation of the build thread. Measured on 2 500 paths / 75 000 files: an ISO takes 107 s
@@ -42,7 +51,7 @@ export function buildInThread(request: BuildRequest, onProgress: ((p: Progress) 
     worker.once('exit', (code) => {
       abort.removeEventListener('abort', stop);
       if (result?.kind === 'done') resolve(result.summary);
-      else reject(new Error(result?.kind === 'failed' ? result.message : `the build thread stopped (exit code ${code}) without a result`));
+      else reject(result?.kind === 'failed' ? fromErrorData(result.error) : new BuildThreadError(code));
     });
   });
 }

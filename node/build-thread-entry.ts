@@ -1,8 +1,9 @@
 // worker_threads entry of `nix-imager build`: builds what node/build-in-thread.ts asks for,
 // then closes its port so the thread ends.
 import { parentPort, workerData } from 'node:worker_threads';
-import { buildImage } from '../core/build/build-image.ts';
-import type { Progress, Stage } from '../core/build/progress.ts';
+import { AbortedError, toErrorData } from '../core/errors.ts';
+import { buildImage } from '../core/pipeline/build-image.ts';
+import type { Progress, Stage } from '../core/pipeline/progress.ts';
 import type { BuildReply, BuildRequest } from './build-in-thread.ts';
 import { createFileSink } from './file-sink.ts';
 import { createNodePlatform } from './platform.ts';
@@ -12,7 +13,7 @@ if (!port) throw new Error('node/build-thread-entry.ts must run as a worker_thre
 const { config, output, configDir, cacheDir, http, progress } = workerData as BuildRequest;
 const abort = new AbortController();
 port.on('message', (m) => {
-  if (m === 'abort') abort.abort(new Error('interrupted'));
+  if (m === 'abort') abort.abort(new AbortedError('interrupted'));
 });
 const post = (m: BuildReply) => port.postMessage(m);
 // The latest of each stage, at most every 100 ms: the main thread redraws no more often.
@@ -30,7 +31,7 @@ try {
   const sink = await createFileSink(output);
   post({ kind: 'done', summary: await buildImage(config, platform, sink, { signal: abort.signal, http, onProgress: progress ? onProgress : undefined }) });
 } catch (e) {
-  post({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });
+  post({ kind: 'failed', error: toErrorData(e) });
 } finally {
   await platform.dispose();
   port.close();

@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseConfig, type BuildConfig } from '../core/build/config.ts';
+import { ERROR_HEADLINES, fromErrorData } from '../core/errors.ts';
+import { ConfigError, parseConfig, type BuildConfig } from '../core/pipeline/config.ts';
 import { buildInThread } from './build-in-thread.ts';
 import { formatBytes } from '../core/io/format-bytes.ts';
 import { progressLine } from './progress-line.ts';
@@ -41,6 +42,8 @@ Config (JSON; relative paths are relative to the config file):
                       relative path                          (default ["https://cache.nixos.org"])
   trustedPublicKeys   ["name:base64", …]          (default the cache.nixos.org-1 key)
   requireSigs         refuse paths not signed by a trusted key (default true)
+                      Building a config you did not write trusts its author: its substituters,
+                      trustedPublicKeys and requireSigs decide what goes into the image.
   storeContents       [{ "object": "/nix/store/…", "symlink": "/run/current-system" | "none" }]
                       their closure goes under /nix/store, with /nix-path-registration
                       (for nix-store --load-db) and the symlinks
@@ -112,7 +115,7 @@ async function runBuild(args: string[]): Promise<void> {
   try {
     json = JSON.parse(await readFile(configPath, 'utf8'));
   } catch (e) {
-    throw new Error(`cannot read config ${configPath}: ${(e as Error).message}`);
+    throw new ConfigError('(file)', `cannot read config ${configPath}: ${(e as Error).message}`);
   }
   const config = parseConfig(json);
   const configDir = dirname(configPath);
@@ -134,6 +137,7 @@ async function runBuild(args: string[]): Promise<void> {
   try {
     const summary = await buildInThread({ config, output, configDir, cacheDir, http, progress: progress !== undefined }, progress?.update, abort.signal);
     progress?.clear();
+    for (const note of summary.notes) process.stderr.write(`nix-imager: note: ${note}\n`);
     if (!values.quiet) {
       const secs = (Date.now() - started) / 1000;
       process.stderr.write(
@@ -145,6 +149,13 @@ async function runBuild(args: string[]): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** What failed, on one line, led by what kind of failure it is (a config error and an interruption say so themselves). */
+function failureLine(e: unknown): string {
+  const error = fromErrorData(e);
+  const message = error.message.replace(/\s*\n\s*/g, ' ');
+  return error.code === 'config' || error.code === 'aborted' ? message : `${ERROR_HEADLINES[error.code]}: ${message}`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -167,8 +178,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const message = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
-    process.stderr.write(`nix-imager: ${message}\n`);
+    process.stderr.write(`nix-imager: ${usage ? (e as Error).message : failureLine(e)}\n`);
     if (usage) process.stderr.write(`Try 'nix-imager --help'.\n`);
     return usage ? 2 : 1;
   }

@@ -3,7 +3,7 @@ import { wrap } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { CodecPool } from '../core/codec/pool.ts';
 import { CodecWorkerError, poolOfWorkers } from '../core/codec/worker-pool.ts';
-import type { CodecWorkerApi } from '../worker/codec-worker.ts';
+import type { CodecWorkerApi } from '../core/codec/codec-worker.ts';
 import { useNodeCodecs } from './codec-wasm.ts';
 import { startWorker, workerEntry } from './start-worker.ts';
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import type { CodecPool } from '../core/codec/pool.ts';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { Platform } from '../core/build/build-image.ts';
+import type { Platform } from '../core/pipeline/build-image.ts';
 import { setSha256Factory } from '../core/primitives/sha256.ts';
 import { setEd25519Verifier } from '../core/nix/signature.ts';
 import { fetchWithFiles } from './file-fetch.ts';

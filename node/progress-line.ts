@@ -1,4 +1,4 @@
-import type { Progress, Stage } from '../core/build/progress.ts';
+import type { Progress, Stage } from '../core/pipeline/progress.ts';
 import { formatBytes } from '../core/io/format-bytes.ts';
 
 const LABEL: Record<Stage, string> = {

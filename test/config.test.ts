@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig } from '../core/build/config.ts';
+import { ConfigError, parseConfig } from '../core/pipeline/config.ts';
 
 const P = '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-toplevel';
 

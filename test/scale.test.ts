@@ -5,8 +5,8 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planBuild } from '../core/build/build-image.ts';
-import { parseConfig } from '../core/build/config.ts';
+import { planBuild } from '../core/pipeline/build-image.ts';
+import { parseConfig } from '../core/pipeline/config.ts';
 import { fetchWithFiles } from '../node/file-fetch.ts';
 // As the CLI: signatures checked by node:crypto (the portable ed25519 is ~20× slower and would dominate the timing).
 import '../node/platform.ts';

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ZstdError, zstdCompressor, zstdDecompressor, zstdEncodeBuffer } from '../core/xz/zstd.ts';
+import { ZstdError, zstdCompressor, zstdDecompressor, zstdEncodeBuffer } from '../core/zstd/zstd.ts';
 import type { StreamCompressor } from '../core/codec/stream-compressor.ts';
 import { createNodeCodecPool } from '../node/codec-pool.ts';
 import { useNodeCodecs } from '../node/codec-wasm.ts';

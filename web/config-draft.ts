@@ -1,6 +1,6 @@
 /**
  * The config as the CLI reads it (node/cli.ts HELP): plain JSON the form edits, the URL fragment
- * carries and Export writes. core/build/config.ts parseConfig validates it and fills defaults.
+ * carries and Export writes. core/pipeline/config.ts parseConfig validates it and fills defaults.
  */
 export interface StoreContentJson {
   object: string;

@@ -1,10 +1,12 @@
 import type { ConfigJson } from './config-draft.ts';
+import { NixImagerError } from '../core/errors.ts';
 
 /** `#config=<base64url of the JSON>`: a link that reproduces a build. */
 const KEY = 'config=';
 
-export class ConfigLinkError extends Error {
+export class ConfigLinkError extends NixImagerError {
   override name = 'ConfigLinkError';
+  readonly code = 'config';
 }
 
 export function encodeConfigFragment(config: ConfigJson): string {

@@ -1,4 +1,4 @@
-import type { Progress, Stage } from '../core/build/progress.ts';
+import type { Progress, Stage } from '../core/pipeline/progress.ts';
 import { h } from './dom.ts';
 import { formatBytes, formatDuration } from './format.ts';
 

@@ -1,9 +1,9 @@
 import { wrap } from 'comlink';
-import type { Platform, ScratchFile } from '../core/build/build-image.ts';
+import type { Platform, ScratchFile } from '../core/pipeline/build-image.ts';
 import type { Fetch } from '../core/cache/http.ts';
 import type { CodecPool } from '../core/codec/pool.ts';
 import { poolOfWorkers } from '../core/codec/worker-pool.ts';
-import type { CodecWorkerApi } from './codec-worker.ts';
+import type { CodecWorkerApi } from '../core/codec/codec-worker.ts';
 import { droppedFileNode } from './local-files.ts';
 import { opfsDir, removeIfExists } from './opfs.ts';
 import type { OpfsNarCache } from './opfs-nar-cache.ts';

@@ -1,11 +1,14 @@
 // The orchestrator worker: resolves closures and builds images with the same core as the CLI, on a
 // browser Platform (OPFS NAR cache, OPFS output file, codec workers). The page talks to it through comlink.
 import { expose } from 'comlink';
-import { buildImage, planBuild, type BuildPlan } from '../core/build/build-image.ts';
-import { parseConfig, type BuildConfig } from '../core/build/config.ts';
-import type { Progress, ProgressListener, Stage } from '../core/build/progress.ts';
+import { buildImage, planBuild, type BuildPlan } from '../core/pipeline/build-image.ts';
+import { parseConfig, type BuildConfig } from '../core/pipeline/config.ts';
+import type { Progress, ProgressListener, Stage } from '../core/pipeline/progress.ts';
+import type { Fetch } from '../core/cache/http.ts';
 import { narCacheKey } from '../core/store/nar-fetch.ts';
+import { toErrorData } from '../core/errors.ts';
 import { createBrowserPlatform } from './browser-platform.ts';
+import { cacheFetch, type OriginLogin } from './cache-fetch.ts';
 import { offlineFetch } from './offline-fetch.ts';
 import { fileEntries, opfsDir } from './opfs.ts';
 import { opfsNarCache } from './opfs-nar-cache.ts';
@@ -35,6 +38,10 @@ export interface BuildResult {
   narBytes: number;
   downloadBytes: number;
   seconds: number;
+  /** The trusted keys whose signatures the build relied on (full "name:base64"), with how many store paths each signed. */
+  signers: { key: string; paths: number }[];
+  /** Store paths no trusted key signed (possible only with requireSigs off). */
+  unsigned: number;
 }
 
 export interface CacheUsage {
@@ -43,7 +50,9 @@ export interface CacheUsage {
 }
 
 const narCache = opfsDir('nar').then(opfsNarCache);
-const fetchWithMemory = opfsDir('metadata').then((dir) => offlineFetch(dir));
+const metadata = opfsDir('metadata');
+/** Cache requests for one build: with the user's credentials, narinfos kept for offline builds. */
+const cacheFetchFor = async (logins: readonly OriginLogin[]) => offlineFetch(await metadata, cacheFetch(logins));
 const outputs = opfsDir('outputs');
 // Temporary files a closed tab left behind; files still being written elsewhere are locked and stay.
 void narCache.then((c) => c.sweep());
@@ -84,10 +93,22 @@ function throttled(send: ProgressListener): { listener: ProgressListener; flush(
   };
 }
 
-async function planFor(config: BuildConfig, signal: AbortSignal, onProgress?: ProgressListener): Promise<BuildPlan> {
+/** Who vouched for the closure: each signing key with its path count, and the unsigned rest. */
+function signersOf(config: BuildConfig, plan: BuildPlan): Pick<BuildResult, 'signers' | 'unsigned'> {
+  const counts = new Map<string, number>();
+  let unsigned = 0;
+  for (const { signedBy } of plan.resolved.values()) {
+    if (signedBy === undefined) unsigned++;
+    else counts.set(signedBy, (counts.get(signedBy) ?? 0) + 1);
+  }
+  const fullKey = (name: string) => config.trustedPublicKeys.find((k) => k.startsWith(`${name}:`)) ?? name;
+  return { signers: [...counts].map(([name, paths]) => ({ key: fullKey(name), paths })), unsigned };
+}
+
+async function planFor(config: BuildConfig, fetch: Fetch, signal: AbortSignal, onProgress?: ProgressListener): Promise<BuildPlan> {
   const key = JSON.stringify(config);
   if (lastPlan?.key === key) return lastPlan.plan;
-  const plan = await planBuild(config, await fetchWithMemory, { signal, onProgress });
+  const plan = await planBuild(config, fetch, { signal, onProgress });
   lastPlan = { key, plan };
   return plan;
 }
@@ -99,13 +120,16 @@ function start(): AbortController {
 }
 
 export const buildWorkerApi = {
-  /** Resolves the closure (narinfo only, nothing downloaded) and says which NARs are cached. */
-  async plan(json: unknown, baseUrl: string, onProgress?: ProgressListener): Promise<PlanView> {
+  /**
+   * Resolves the closure (narinfo only, nothing downloaded) and says which NARs are cached. `logins`
+   * are private caches' credentials, each sent to its origin only.
+   */
+  async plan(json: unknown, baseUrl: string, logins: OriginLogin[], onProgress?: ProgressListener): Promise<PlanView> {
     const controller = start();
     try {
       const config = configOf(json, baseUrl);
       const progress = onProgress && throttled(onProgress);
-      const plan = await planFor(config, controller.signal, progress?.listener);
+      const plan = await planFor(config, await cacheFetchFor(logins), controller.signal, progress?.listener);
       progress?.flush();
       const cache = await narCache;
       const squashfs = new Set(plan.squashfsClosure);
@@ -125,21 +149,22 @@ export const buildWorkerApi = {
   },
 
   /** Builds the image into OPFS `outputs/<fileName>` (temp name until complete). */
-  async build(json: unknown, baseUrl: string, files: Map<string, Blob>, onProgress?: ProgressListener): Promise<BuildResult> {
+  async build(json: unknown, baseUrl: string, files: Map<string, Blob>, logins: OriginLogin[], onProgress?: ProgressListener): Promise<BuildResult> {
     const controller = start();
     const started = performance.now();
     try {
       const config = configOf(json, baseUrl);
       const progress = onProgress && throttled(onProgress);
-      const plan = await planFor(config, controller.signal, progress?.listener);
+      const fetch = await cacheFetchFor(logins);
+      const plan = await planFor(config, fetch, controller.signal, progress?.listener);
       const dir = await outputs;
       await removeOtherOutputs(dir);
-      const platform = await createBrowserPlatform({ fetch: await fetchWithMemory, narCache: await narCache, files, threads: config.threads });
+      const platform = await createBrowserPlatform({ fetch, narCache: await narCache, files, threads: config.threads });
       try {
         const sink = await createOpfsSink(dir, config.fileName);
         const summary = await buildImage(config, platform, sink, { signal: controller.signal, onProgress: progress?.listener, plan });
         progress?.flush();
-        return { ...summary, outputName: config.fileName, seconds: (performance.now() - started) / 1000 };
+        return { ...summary, ...signersOf(config, plan), outputName: config.fileName, seconds: (performance.now() - started) / 1000 };
       } finally {
         await platform.dispose();
       }
@@ -172,4 +197,19 @@ async function removeOtherOutputs(dir: FileSystemDirectoryHandle): Promise<void>
   for (const name of names) await dir.removeEntry(name).catch(() => {});
 }
 
-expose(buildWorkerApi);
+/** The API with each failure sent as ErrorData: comlink would keep only an Error's name and message. */
+function reportingErrors<T extends Record<string, (...args: never[]) => unknown>>(api: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(api)) {
+    out[name] = async (...args: never[]) => {
+      try {
+        return await method(...args);
+      } catch (e) {
+        throw toErrorData(e);
+      }
+    };
+  }
+  return out as T;
+}
+
+expose(reportingErrors(buildWorkerApi));

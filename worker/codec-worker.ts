@@ -1,27 +1,4 @@
-// The codec worker: runs CodecJobs for a pool (core/codec/worker-pool.ts). A browser
-// module worker serves itself on load; Node's worker_threads go through node/codec-worker-entry.ts.
-import { expose, transfer, type Endpoint } from 'comlink';
-import type { CodecJob } from '../core/codec/pool.ts';
-import { runCodecJob } from '../core/codec/run-codec-job.ts';
-import { provideCodecsModule } from '../core/codec/wasm-codecs.ts';
+// Browser module-worker entry of the codec worker (core/codec/codec-worker.ts): serves itself on load.
+import { serveCodecWorker } from '../core/codec/codec-worker.ts';
 
-const codecWorkerApi = {
-  /** The codecs module, compiled once by the pool's thread. */
-  init(module: WebAssembly.Module): void {
-    provideCodecsModule(module);
-  },
-  /** `data`'s buffer was transferred here whole: block jobs write their output into it, and it goes back. */
-  async compress(job: CodecJob, data: Uint8Array): Promise<Uint8Array> {
-    let out = await runCodecJob(job, data, data.buffer as ArrayBuffer);
-    if (out.buffer !== data.buffer && (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength)) out = new Uint8Array(out);
-    return transfer(out, [out.buffer]);
-  },
-};
-export type CodecWorkerApi = typeof codecWorkerApi;
-
-export function serveCodecWorker(endpoint?: Endpoint): void {
-  expose(codecWorkerApi, endpoint);
-}
-
-declare const WorkerGlobalScope: unknown;
-if (typeof WorkerGlobalScope !== 'undefined') serveCodecWorker();
+serveCodecWorker();

@@ -1,10 +1,12 @@
 import type { ImageFile } from '../core/image/tree.ts';
 import type { DataSource } from '../core/io/data-source.ts';
+import { NixImagerError } from '../core/errors.ts';
 
-export class LocalFileMissingError extends Error {
+export class LocalFileMissingError extends NixImagerError {
   override name = 'LocalFileMissingError';
+  readonly code = 'config';
   constructor(name: string) {
-    super(`contents: the file ${JSON.stringify(name)} is not in the page; drop it onto the Contents section (a web page cannot read ${JSON.stringify(name)} from disk by its name)`);
+    super(`contents: the file ${JSON.stringify(name)} is not in the page; drop it onto the Contents section (a web page cannot read ${JSON.stringify(name)} from disk by its name)`, { subject: name });
   }
 }
 

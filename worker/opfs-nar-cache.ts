@@ -2,6 +2,7 @@ import type { NarCache } from '../core/store/nar-cache.ts';
 import { fileEntries, fileIfExists, removeIfExists } from './opfs.ts';
 import { createOpfsSink } from './opfs-sink.ts';
 import { opfsRandomAccess } from './opfs-random-access.ts';
+import { NixImagerError } from '../core/errors.ts';
 
 export interface OpfsNarCache extends NarCache {
   has(key: string): Promise<boolean>;
@@ -13,8 +14,9 @@ export interface OpfsNarCache extends NarCache {
   sweep(): Promise<void>;
 }
 
-export class NarCacheKeyError extends Error {
+export class NarCacheKeyError extends NixImagerError {
   override name = 'NarCacheKeyError';
+  readonly code = 'io';
 }
 
 const entryName = (key: string) => {

@@ -2,6 +2,7 @@
  * Origin Private File System helpers for dedicated workers. Chromium's extras the TypeScript DOM
  * types lack are typed here: read-only sync handles (several readers of one file at once) and move().
  */
+import { NixImagerError } from '../core/errors.ts';
 type SyncMode = 'readwrite' | 'read-only';
 
 interface ChromiumFileHandle {
@@ -9,8 +10,9 @@ interface ChromiumFileHandle {
   move(dir: FileSystemDirectoryHandle, name: string): Promise<void>;
 }
 
-export class OpfsError extends Error {
+export class OpfsError extends NixImagerError {
   override name = 'OpfsError';
+  readonly code = 'io';
 }
 
 /** `nix-imager/<path…>` in the origin's private file system, created on first use. */

@@ -2,6 +2,7 @@
 // `netrc-file` to curl, which sends Basic auth to the host a `machine` line names) and, for caches
 // that want one, a bearer token per host. A secret is only ever sent to the host it was given for.
 import { base64Encode } from '../nix/base64.ts';
+import { NixImagerError } from '../errors.ts';
 
 export interface NetrcEntry {
   /** The host name, lower-case; undefined for the `default` entry. */
@@ -10,8 +11,9 @@ export interface NetrcEntry {
   password: string;
 }
 
-export class NetrcError extends Error {
+export class NetrcError extends NixImagerError {
   override name = 'NetrcError';
+  readonly code = 'config';
 }
 
 /** Whitespace-separated tokens; a double-quoted token may hold spaces and \" \\ \n \r \t escapes (as curl reads them). */

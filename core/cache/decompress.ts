@@ -1,10 +1,12 @@
 import type { StreamCompressor } from '../codec/stream-compressor.ts';
 import { identity } from '../codec/stream-compressor.ts';
 import { xzDecompressor } from '../xz/xz-decompressor.ts';
-import { zstdDecompressor } from '../xz/zstd.ts';
+import { zstdDecompressor } from '../zstd/zstd.ts';
+import { NixImagerError } from '../errors.ts';
 
-export class UnsupportedCompressionError extends Error {
+export class UnsupportedCompressionError extends NixImagerError {
   override name = 'UnsupportedCompressionError';
+  readonly code = 'nar';
 }
 
 /** The decoder for a narinfo's `Compression:` value. */

@@ -1,4 +1,5 @@
 /** HTTP GET with time limits and bounded retries with back-off and jitter, for binary caches. */
+import { NixImagerError } from '../errors.ts';
 import { authorizationFor, type CacheCredentials } from './credentials.ts';
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
@@ -24,30 +25,35 @@ export interface RetryOptions {
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MIN_BYTES_PER_SECOND = 1024;
 
-export class HttpError extends Error {
+/** A request that failed for good: refused, or still failing when the retries ran out. */
+export class HttpError extends NixImagerError {
   override name = 'HttpError';
+  readonly code = 'download';
   constructor(
     message: string,
     readonly url: string,
+    /** The last HTTP status, when the server answered at all. */
     readonly status?: number,
   ) {
-    super(message);
+    super(message, { subject: url });
   }
 }
 
 /** The connection failed or stalled mid-body: worth another try, unlike bytes that arrived and are wrong. */
-export class TransportError extends Error {
+export class TransportError extends NixImagerError {
   override name = 'TransportError';
+  readonly code = 'download';
+  constructor(
+    readonly url: string,
+    readonly problem: string,
+  ) {
+    super(`${problem} (${url})`, { subject: url });
+  }
 }
 
 /** A body that came too slowly (or not at all): a TransportError that no resume at the same offset is likely to cure. */
 export class StalledError extends TransportError {
   override name = 'StalledError';
-}
-
-/** Errors a retry cannot help: the request was cancelled. */
-export function isAbort(e: unknown): boolean {
-  return e instanceof Error && (e.name === 'AbortError' || e.name === 'CancelError');
 }
 
 function transient(status: number): boolean {
@@ -97,6 +103,7 @@ export async function fetchWithRetry<T>(fetch: Fetch, url: string, opts: RetryOp
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const backoffMs = opts.backoffMs ?? 250;
   let last = '';
+  let lastStatus: number | undefined;
   for (let attempt = 0; attempt < attempts; attempt++) {
     opts.signal?.throwIfAborted();
     const timeout = new AbortController();
@@ -109,6 +116,7 @@ export async function fetchWithRetry<T>(fetch: Fetch, url: string, opts: RetryOp
     } catch (e) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       last = timeout.signal.aborted ? `no response in ${timeoutMs} ms` : e instanceof Error ? e.message : String(e);
+      lastStatus = undefined;
     } finally {
       clearTimeout(timer);
     }
@@ -119,17 +127,19 @@ export async function fetchWithRetry<T>(fetch: Fetch, url: string, opts: RetryOp
         } catch (e) {
           if (!(e instanceof TransportError)) throw e;
           last = e.message;
+          lastStatus = undefined;
         }
       } else {
         await res.body?.cancel().catch(() => {});
         if (!transient(res.status)) throw new HttpError(`HTTP ${res.status} for ${url}`, url, res.status);
         last = `HTTP ${res.status}`;
+        lastStatus = res.status;
         wait = retryAfterMs(res);
       }
     }
     if (attempt + 1 < attempts) await delay(wait ?? backoff(attempt, backoffMs), opts.signal);
   }
-  throw new HttpError(`${url}: gave up after ${attempts} tries (${last})`, url);
+  throw new HttpError(`${url}: gave up after ${attempts} tries (${last})`, url, lastStatus);
 }
 
 /** GETs `url`: resolves with a 2xx or 404 response (the caller reads the body); see fetchWithRetry. */
@@ -139,7 +149,7 @@ export function getWithRetry(fetch: Fetch, url: string, opts: RetryOptions = {})
 
 /**
  * The chunks of a response body, checked for pace: fewer than `minBytesPerSecond` × `timeoutMs`
- * bytes in any `timeoutMs` window (no bytes at all included) is a TransportError naming `url`.
+ * bytes in any `timeoutMs` window (no bytes at all included) is a StalledError naming `url`.
  * An abort of `signal` cancels the body at once.
  */
 export async function* pacedBody(body: ReadableStream<Uint8Array>, url: string, opts: RetryOptions): AsyncGenerator<Uint8Array> {
@@ -169,7 +179,7 @@ export async function* pacedBody(body: ReadableStream<Uint8Array>, url: string, 
       if (r === 'abort') throw signal!.reason;
       if (r === 'window') {
         if (windowBytes < wanted) {
-          throw new StalledError(`${url}: the download stalled (${windowBytes} bytes in ${windowMs / 1000} s, at least ${wanted} wanted)`);
+          throw new StalledError(url, `the download stalled (${windowBytes} bytes in ${windowMs / 1000} s, at least ${wanted} wanted)`);
         }
         windowStart = Date.now();
         windowBytes = 0;

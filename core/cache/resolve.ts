@@ -1,11 +1,14 @@
 import type { NarInfo } from '../nix/narinfo.ts';
 import { verifyNarInfo, type PublicKey } from '../nix/signature.ts';
 import type { BinaryCache } from './binary-cache.ts';
-import { isAbort } from './http.ts';
+import { isAbort, NixImagerError, summarise } from '../errors.ts';
+
 
 export interface ResolvedPath {
   info: NarInfo;
   cache: BinaryCache;
+  /** The trusted key whose signature verified, or undefined: unsigned by any trusted key (accepted without requireSigs). */
+  signedBy?: string;
 }
 
 export interface ResolveOptions {
@@ -19,12 +22,14 @@ export interface ResolveOptions {
   onProgress?: (resolved: number, known: number) => void;
 }
 
-export class UnavailablePathsError extends Error {
+export class UnavailablePathsError extends NixImagerError {
   override name = 'UnavailablePathsError';
+  readonly code = 'missing-path';
   constructor(readonly failures: { path: string; reasons: string[] }[]) {
     super(
       `${failures.length} store path${failures.length === 1 ? '' : 's'} could not be substituted: ` +
-        failures.map((f) => `${f.path} (${f.reasons.join('; ')})`).join(', '),
+        summarise(failures.map((f) => `${f.path} (${f.reasons.join('; ')})`)),
+      { subject: failures[0]?.path },
     );
   }
 }
@@ -63,14 +68,13 @@ export async function resolvePaths(roots: string[], caches: BinaryCache[], opts:
         reasons.push(`not in ${cache.url}`);
         continue;
       }
-      if (opts.requireSigs) {
-        const check = verifyNarInfo(info, opts.trustedKeys);
-        if (!check.ok) {
-          reasons.push(`${cache.url}: ${check.reason}`);
-          continue;
-        }
+      // Checked without requireSigs too, so the user learns which key (if any) they relied on.
+      const check = verifyNarInfo(info, opts.trustedKeys);
+      if (opts.requireSigs && !check.ok) {
+        reasons.push(`${cache.url}: ${check.reason}`);
+        continue;
       }
-      resolved.set(path, { info, cache });
+      resolved.set(path, { info, cache, signedBy: check.ok ? check.keyName : undefined });
       if (opts.closure) info.references.forEach(enqueue);
       return;
     }

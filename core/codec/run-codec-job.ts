@@ -3,7 +3,7 @@ import type { CodecJob } from './pool.ts';
 import { codecs } from './wasm-codecs.ts';
 import { encodeXzBlock, encodeXzStream } from '../xz/xz-encode.ts';
 import { encodeXzBuffer } from '../xz/encode-buffer.ts';
-import { encodeZstdBuffer } from '../xz/zstd.ts';
+import { encodeZstdBuffer } from '../zstd/zstd.ts';
 
 /**
  * Runs one job in this thread (a pool worker, or in-process). With `room` (data's buffer,

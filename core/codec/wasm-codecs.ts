@@ -1,4 +1,5 @@
 import { WASI } from '@bjorn3/browser_wasi_shim';
+import { NixImagerError } from '../errors.ts';
 
 /** Exports of wasm/codecs.wasm (built by wasm/build.sh); pointers and sizes are byte offsets in `memory`. */
 export interface CodecsExports {
@@ -67,10 +68,11 @@ export class Codecs {
   }
 }
 
-export class WasmMemoryError extends Error {
+export class WasmMemoryError extends NixImagerError {
+  override name = 'WasmMemoryError';
+  readonly code = 'io';
   constructor(bytes: number) {
     super(`codecs wasm: out of memory allocating ${bytes} bytes`);
-    this.name = 'WasmMemoryError';
   }
 }
 

@@ -1,7 +1,8 @@
 import { transfer, type Remote } from 'comlink';
 import type { CodecJob, CodecPool } from './pool.ts';
 import { codecsModule } from './wasm-codecs.ts';
-import type { CodecWorkerApi } from '../../worker/codec-worker.ts';
+import type { CodecWorkerApi } from './codec-worker.ts';
+import { fromErrorData, NixImagerError } from '../errors.ts';
 
 /** A started codec worker, however the platform makes one. */
 export interface CodecWorkerHandle {
@@ -11,17 +12,19 @@ export interface CodecWorkerHandle {
   failed?: Promise<never>;
 }
 
-export class CodecWorkerError extends Error {
+export class CodecWorkerError extends NixImagerError {
+  override name = 'CodecWorkerError';
+  readonly code = 'io';
   constructor(reason: unknown) {
     super(`codec worker failed: ${reason instanceof Error ? reason.message : String(reason)}`);
-    this.name = 'CodecWorkerError';
   }
 }
 
-export class CodecPoolClosedError extends Error {
+export class CodecPoolClosedError extends NixImagerError {
+  override name = 'CodecPoolClosedError';
+  readonly code = 'io';
   constructor() {
     super('codec pool is closed');
-    this.name = 'CodecPoolClosedError';
   }
 }
 
@@ -68,7 +71,7 @@ export function poolOfWorkers(workers: CodecWorkerHandle[]): CodecPool {
       try {
         if (closed) throw new CodecPoolClosedError();
         await ready[i];
-        return await settle(i, workers[i]!.api.compress(job, transfer(payload, [payload.buffer])));
+        return await settle(i, workers[i]!.api.compress(job, transfer(payload, [payload.buffer])).catch((e: unknown) => Promise.reject(fromErrorData(e))));
       } finally {
         release(i);
       }

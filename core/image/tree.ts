@@ -1,5 +1,6 @@
 import type { DataSource } from '../io/data-source.ts';
 import { binaryToText, type BinaryString } from '../io/binary-string.ts';
+import { NixImagerError } from '../errors.ts';
 
 /**
  * The image as a tree, before any format is chosen: what make-system-tarball.sh and
@@ -26,8 +27,9 @@ export interface ImageSymlink {
 
 export type ImageNode = ImageDir | ImageFile | ImageSymlink;
 
-export class ImageTreeError extends Error {
+export class ImageTreeError extends NixImagerError {
   override name = 'ImageTreeError';
+  readonly code = 'image';
 }
 
 export function newDir(mode = 0o755): ImageDir {

@@ -1,5 +1,6 @@
 import { lookup, type ImageDir } from '../image/tree.ts';
 import { textToBinary } from '../io/binary-string.ts';
+import { NixImagerError } from '../errors.ts';
 
 /** What make-iso9660-image.sh passes to xorriso, for isoStream. */
 export interface IsoOptions {
@@ -21,8 +22,9 @@ export interface IsoOptions {
   maxExtentSize?: number;
 }
 
-export class IsoOptionsError extends Error {
+export class IsoOptionsError extends NixImagerError {
   override name = 'IsoOptionsError';
+  readonly code = 'config';
 }
 
 export interface ResolvedIsoOptions {

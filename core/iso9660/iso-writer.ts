@@ -11,9 +11,11 @@ import { validateIsoOptions, type IsoOptions } from './iso-options.ts';
 import { directoryRecords, layoutIso, pathTableDirs, type Hierarchy, type IsoLayout, type PlacedFile } from './layout.ts';
 import { pathTable } from './path-table.ts';
 import { bootRecordDescriptor, jolietVolumeDescriptor, primaryVolumeDescriptor, terminatorDescriptor, type VolumeFields } from './volume-descriptor.ts';
+import { NixImagerError } from '../errors.ts';
 
-export class IsoWriteError extends Error {
+export class IsoWriteError extends NixImagerError {
   override name = 'IsoWriteError';
+  readonly code = 'image';
 }
 
 function catalogFor(layout: IsoLayout) {

@@ -1,8 +1,10 @@
 import { binaryToText, type BinaryString } from '../io/binary-string.ts';
+import { NixImagerError } from '../errors.ts';
 
 /** Two names of one directory could not be made distinct within the length limit. */
-export class IsoNameError extends Error {
+export class IsoNameError extends NixImagerError {
   override name = 'IsoNameError';
+  readonly code = 'image';
 }
 
 /** A name split the way it is shortened and numbered: the base shrinks, the extension stays. */

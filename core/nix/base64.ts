@@ -1,10 +1,12 @@
 /** Strict standard base64 (with `=` padding), as Nix writes keys, signatures and SRI hashes. */
+import { NixImagerError } from '../errors.ts';
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const VALUE_OF = new Int8Array(128).fill(-1);
 for (let i = 0; i < 64; i++) VALUE_OF[ALPHABET.charCodeAt(i)] = i;
 
-export class Base64Error extends Error {
+export class Base64Error extends NixImagerError {
   override name = 'Base64Error';
+  readonly code = 'nar';
 }
 
 export function base64Encode(bytes: Uint8Array): string {

@@ -1,4 +1,5 @@
 import { DEFAULT_STORE_DIR } from './store-path.ts';
+import { NixImagerError } from '../errors.ts';
 
 export interface CacheInfo {
   storeDir: string;
@@ -6,8 +7,9 @@ export interface CacheInfo {
   priority: number;
 }
 
-export class CacheInfoError extends Error {
+export class CacheInfoError extends NixImagerError {
   override name = 'CacheInfoError';
+  readonly code = 'nar';
 }
 
 /** Parses a binary cache's `nix-cache-info` (`Key: value` lines; unknown keys ignored). Defaults as Nix's: /nix/store, false, 50. */

@@ -1,5 +1,6 @@
 import { base64Decode, Base64Error } from './base64.ts';
 import { nix32Decode, nix32Encode, nix32Length, Nix32Error } from './nix32.ts';
+import { NixImagerError } from '../errors.ts';
 
 export type HashAlgo = 'sha256' | 'sha1' | 'sha512' | 'md5';
 
@@ -8,8 +9,9 @@ export interface NixHash {
   digest: Uint8Array;
 }
 
-export class NixHashError extends Error {
+export class NixHashError extends NixImagerError {
   override name = 'NixHashError';
+  readonly code = 'nar';
 }
 
 const DIGEST_SIZE: Record<HashAlgo, number> = { md5: 16, sha1: 20, sha256: 32, sha512: 64 };

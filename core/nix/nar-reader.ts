@@ -1,6 +1,7 @@
 import { binaryToText, bytesToBinary, type BinaryString } from '../io/binary-string.ts';
 import { createSha256 } from '../primitives/sha256.ts';
 import type { NixHash } from './hash.ts';
+import { NixImagerError } from '../errors.ts';
 
 /** One file system object of a NAR, in NAR (pre-)order. `path` is the binary string of the components joined by `/`, `''` for the root. */
 export type NarEntry =
@@ -8,8 +9,9 @@ export type NarEntry =
   | { type: 'regular'; path: BinaryString; executable: boolean; size: number; offset: number }
   | { type: 'symlink'; path: BinaryString; target: BinaryString };
 
-export class NarError extends Error {
+export class NarError extends NixImagerError {
   override name = 'NarError';
+  readonly code = 'nar';
   constructor(
     readonly narPath: BinaryString,
     readonly offset: number,
@@ -38,7 +40,13 @@ const WINDOW = 8192;
 
 const EMPTY = new Uint8Array(0);
 
-class Truncated extends Error {}
+/** The chunk in hand ends before what is being read (a signal inside the reader, never thrown out of it). */
+class Truncated extends NixImagerError {
+  readonly code = 'nar';
+  constructor() {
+    super('truncated');
+  }
+}
 
 /**
  * Pulls bytes from the chunk stream. Reads inside the current chunk return views, not copies.

@@ -1,5 +1,6 @@
 import { NixHashError, parseNixHash, type NixHash } from './hash.ts';
 import { DEFAULT_STORE_DIR, parseStorePath, parseStorePathBaseName, StorePathError } from './store-path.ts';
+import { NixImagerError } from '../errors.ts';
 
 export interface NarInfo {
   storePath: string;
@@ -25,14 +26,15 @@ export interface ParseNarInfoOptions {
   source?: string;
 }
 
-export class NarInfoError extends Error {
+export class NarInfoError extends NixImagerError {
   override name = 'NarInfoError';
+  readonly code = 'nar';
   constructor(
-    readonly subject: string,
+    subject: string,
     readonly field: string | undefined,
     problem: string,
   ) {
-    super(`narinfo for ${subject}: ${field === undefined ? '' : `field ${field}: `}${problem}`);
+    super(`narinfo for ${subject}: ${field === undefined ? '' : `field ${field}: `}${problem}`, { subject });
   }
 }
 

@@ -2,13 +2,15 @@
  * Nix's base-32: its own alphabet (no e, o, u, t) and its own bit order — the string is
  * written from the most significant 5-bit group of the little-endian bit stream down.
  */
+import { NixImagerError } from '../errors.ts';
 export const NIX32_ALPHABET = '0123456789abcdfghijklmnpqrsvwxyz';
 
 const DIGIT_OF = new Int8Array(128).fill(-1);
 for (let i = 0; i < NIX32_ALPHABET.length; i++) DIGIT_OF[NIX32_ALPHABET.charCodeAt(i)] = i;
 
-export class Nix32Error extends Error {
+export class Nix32Error extends NixImagerError {
   override name = 'Nix32Error';
+  readonly code = 'nar';
 }
 
 /** Length of the nix32 text of `byteLength` bytes. */

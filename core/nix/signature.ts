@@ -2,6 +2,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { base64Decode, base64Encode, Base64Error } from './base64.ts';
 import { formatNixHash } from './hash.ts';
 import type { NarInfo } from './narinfo.ts';
+import { NixImagerError } from '../errors.ts';
 
 export const CACHE_NIXOS_ORG_KEY = 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=';
 
@@ -17,8 +18,9 @@ export interface SecretKey {
   key: Uint8Array;
 }
 
-export class SignatureKeyError extends Error {
+export class SignatureKeyError extends NixImagerError {
   override name = 'SignatureKeyError';
+  readonly code = 'signature';
 }
 
 function parseNamedKey(text: string, kind: string, size: number): { name: string; key: Uint8Array } {

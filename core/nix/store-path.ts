@@ -1,4 +1,5 @@
 import { isNix32Char } from './nix32.ts';
+import { NixImagerError } from '../errors.ts';
 
 export const DEFAULT_STORE_DIR = '/nix/store';
 
@@ -14,13 +15,14 @@ export interface StorePath {
   name: string;
 }
 
-export class StorePathError extends Error {
+export class StorePathError extends NixImagerError {
   override name = 'StorePathError';
+  readonly code = 'config';
   constructor(
     readonly storePath: string,
     rule: string,
   ) {
-    super(`invalid store path "${storePath}": ${rule}`);
+    super(`invalid store path "${storePath}": ${rule}`, { subject: storePath });
   }
 }
 

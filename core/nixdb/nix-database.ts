@@ -3,6 +3,7 @@ import { formatNixHashBase16, type NixHash } from '../nix/hash.ts';
 import { parseStorePath, StorePathError } from '../nix/store-path.ts';
 import type { RegistrationEntry } from '../nix/registration.ts';
 import { NIX_SCHEMA } from './schema.ts';
+import { NixImagerError } from '../errors.ts';
 
 /** The initialised SQLite WebAssembly module (@sqlite.org/sqlite-wasm). */
 export type Sqlite3Static = Awaited<ReturnType<typeof sqlite3InitModule>>;
@@ -33,8 +34,9 @@ export interface NixDatabaseOptions {
   registrationTime: number;
 }
 
-export class NixDatabaseError extends Error {
+export class NixDatabaseError extends NixImagerError {
   override name = 'NixDatabaseError';
+  readonly code = 'image';
 }
 
 interface Row {

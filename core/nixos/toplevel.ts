@@ -6,6 +6,7 @@ import type { ImageNode } from '../image/tree.ts';
 import { binaryToText } from '../io/binary-string.ts';
 import { concatBytes } from '../io/bytes.ts';
 import { parseStorePath, storePathOf } from '../nix/store-path.ts';
+import { NixImagerError } from '../errors.ts';
 
 export interface Toplevel {
   /** The toplevel store path itself. */
@@ -27,13 +28,14 @@ export interface Toplevel {
   fromBootspec: boolean;
 }
 
-export class ToplevelError extends Error {
+export class ToplevelError extends NixImagerError {
   override name = 'ToplevelError';
+  readonly code = 'config';
   constructor(
     readonly storePath: string,
     problem: string,
   ) {
-    super(`${storePath}: ${problem}`);
+    super(`${storePath}: ${problem}`, { subject: storePath });
   }
 }
 

@@ -1,7 +1,7 @@
 import { zlibSync } from 'fflate';
 import type { CodecJob, CodecPool } from '../codec/pool.ts';
 import { xzEncodeBuffer } from '../xz/encode-buffer.ts';
-import { zstdEncodeBuffer } from '../xz/zstd.ts';
+import { zstdEncodeBuffer } from '../zstd/zstd.ts';
 import { CompressionId, METADATA_SIZE } from './format.ts';
 import { LeBuilder } from './le-builder.ts';
 import { SquashfsError } from './squashfs-error.ts';

@@ -1,4 +1,6 @@
 /** The tree, the options or a file's data cannot be written as squashfs. */
-export class SquashfsError extends Error {
+import { NixImagerError } from '../errors.ts';
+export class SquashfsError extends NixImagerError {
   override name = 'SquashfsError';
+  readonly code = 'image';
 }

@@ -1,6 +1,7 @@
 import type { ResolvedPath } from '../cache/resolve.ts';
 import type { NarInfo } from '../nix/narinfo.ts';
-import { isAbort, StalledError, TransportError } from '../cache/http.ts';
+import { HttpError, StalledError, TransportError } from '../cache/http.ts';
+import { isAbort, NixImagerError } from '../errors.ts';
 import { decompressorFor } from '../cache/decompress.ts';
 import type { StreamCompressor } from '../codec/stream-compressor.ts';
 import { readNar, type NarEntry } from '../nix/nar-reader.ts';
@@ -18,13 +19,14 @@ export interface StoredNar {
   open: () => Promise<RandomAccess>;
 }
 
-export class NarVerificationError extends Error {
+export class NarVerificationError extends NixImagerError {
   override name = 'NarVerificationError';
+  readonly code = 'verification';
   constructor(
     readonly storePath: string,
     what: string,
   ) {
-    super(`${storePath}: ${what}`);
+    super(`${storePath}: ${what}`, { subject: storePath });
   }
 }
 
@@ -109,14 +111,16 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
       return { storePath: info.storePath, entries, open };
     } catch (e) {
       await writer.abort();
-      if (e instanceof NarVerificationError || isAbort(e) || opts.signal?.aborted || attempt >= attempts) throw wrap(info.storePath, e);
+      if (e instanceof NarVerificationError || isAbort(e) || opts.signal?.aborted || attempt >= attempts) throw naming(info.storePath, e);
     }
   }
 }
 
-function wrap(storePath: string, e: unknown): unknown {
-  if (e instanceof NarVerificationError || isAbort(e)) return e;
-  return new NarVerificationError(storePath, `download failed: ${e instanceof Error ? e.message : String(e)}`);
+/** A download that failed for good stays a download error (a cache outage is not tampering), now naming the store path too. */
+function naming(storePath: string, e: unknown): unknown {
+  if (e instanceof HttpError) return new HttpError(`${storePath}: download failed: ${e.message}`, e.url, e.status);
+  if (e instanceof TransportError) return new TransportError(e.url, `${storePath}: download failed: ${e.problem}`);
+  return e;
 }
 
 async function downloadInto(resolved: ResolvedPath, decompress: StreamCompressor, writer: NarCacheWriter, opts: FetchNarOptions): Promise<NarEntry[]> {
@@ -170,6 +174,7 @@ function downloadLimit(info: NarInfo): number {
  */
 async function* resumableBody(resolved: ResolvedPath, first: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   const { info, cache } = resolved;
+  const url = `${cache.url}/${info.url}`;
   const limit = downloadLimit(info);
   let body = first;
   let received = 0;
@@ -188,12 +193,12 @@ async function* resumableBody(resolved: ResolvedPath, first: AsyncIterable<Uint8
       if (isAbort(e) || signal?.aborted || e instanceof StalledError) throw e;
       broken = e instanceof Error ? e.message : String(e);
     }
-    if (received === 0 || resumes >= MAX_RESUMES) throw new TransportError(broken);
+    if (received === 0 || resumes >= MAX_RESUMES) throw new TransportError(url, broken);
     const rest = await cache.narBodyFrom(info, received, signal).catch((e: unknown) => {
       if (isAbort(e)) throw e;
-      throw new TransportError(`${broken}; resuming at byte ${received} failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw new TransportError(url, `${broken}; resuming at byte ${received} failed: ${e instanceof Error ? e.message : String(e)}`);
     });
-    if (rest === null) throw new TransportError(`${broken}; the server did not resume the download at byte ${received}`);
+    if (rest === null) throw new TransportError(url, `${broken}; the server did not resume the download at byte ${received}`);
     body = rest;
   }
 }

@@ -1,9 +1,8 @@
 /** A failure of xz encoding or decoding, with what went wrong in words. */
-export class XzError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'XzError';
-  }
+import { NixImagerError } from '../errors.ts';
+export class XzError extends NixImagerError {
+  override name = 'XzError';
+  readonly code = 'image';
 }
 
 const LZMA_RET: Record<number, string> = {

@@ -117,15 +117,22 @@ export function buildInitramfs(kernel: Kernel, opts: InitramfsOptions): string {
   }
 }
 
-/** Boots qemu (TCG) from `iso` as a CD or as an IDE disk; resolves with the serial output. */
-export function bootQemu(iso: string, as: 'cdrom' | 'disk', timeoutSeconds = 150): Promise<string> {
+/** x86_64 UEFI firmware (Debian's ovmf package), for `bootQemu(…, 'uefi')`. */
+export const OVMF = '/usr/share/ovmf/OVMF.fd';
+
+/** Boots qemu (TCG) from `iso` as a CD or as an IDE disk, under SeaBIOS or OVMF; resolves with the serial output. */
+export function bootQemu(iso: string, as: 'cdrom' | 'disk', timeoutSeconds = 150, firmware: 'bios' | 'uefi' = 'bios'): Promise<string> {
   const drive = as === 'cdrom' ? ['-cdrom', iso] : ['-drive', `file=${iso},format=raw,if=ide,snapshot=on`];
-  return runQemu(drive, timeoutSeconds);
+  return runQemu([...(firmware === 'uefi' ? ['-bios', OVMF] : []), ...drive], timeoutSeconds);
 }
 
-/** Boots qemu (TCG) straight into `vmlinuz` with `initrd`, as a bootloader (or iPXE) would; resolves with the serial output. */
-export function bootKernel(vmlinuz: string, initrd: string, cmdline: string, timeoutSeconds = 150): Promise<string> {
-  return runQemu(['-kernel', vmlinuz, '-initrd', initrd, '-append', `console=ttyS0 panic=-1 ${cmdline}`], timeoutSeconds);
+/**
+ * Boots qemu (TCG) straight into `vmlinuz` with `initrd`, as a bootloader (or iPXE) would, with
+ * `disk` (raw, never written) as the first IDE disk if given; resolves with the serial output.
+ */
+export function bootKernel(vmlinuz: string, initrd: string, cmdline: string, timeoutSeconds = 150, disk?: string): Promise<string> {
+  const drive = disk === undefined ? [] : ['-drive', `file=${disk},format=raw,if=ide,snapshot=on`];
+  return runQemu(['-kernel', vmlinuz, '-initrd', initrd, '-append', `console=ttyS0 panic=-1 ${cmdline}`, ...drive], timeoutSeconds);
 }
 
 function runQemu(boot: string[], timeoutSeconds: number): Promise<string> {

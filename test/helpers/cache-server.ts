@@ -11,6 +11,8 @@ export interface CacheServer {
   requests: string[];
   /** From now on, serve the NAR of `storePath` with one byte flipped (same length, wrong hash). */
   corruptNar(storePath: string): void;
+  /** From now on, answer every request for the NAR of `storePath` with HTTP `status` (an outage of that file). */
+  failNar(storePath: string, status: number): void;
   /** Serve every NAR file slowly (4 KiB per `msPerChunk`), or at full speed again with 0. */
   slowNars(msPerChunk: number): void;
   close(): Promise<void>;
@@ -29,6 +31,7 @@ export function narFileOf(dir: string, storePath: string): string {
 export async function serveCache(dir: string): Promise<CacheServer> {
   const requests: string[] = [];
   const corrupt = new Set<string>();
+  const failing = new Map<string, number>();
   let slow = 0;
   const server: Server = createStaticServer({
     root: dir,
@@ -36,6 +39,12 @@ export async function serveCache(dir: string): Promise<CacheServer> {
     rewrite: async (rel: string, res: import('node:http').ServerResponse) => {
       requests.push(rel);
       const isNar = rel.startsWith('nar/');
+      const status = failing.get(rel);
+      if (status !== undefined) {
+        res.writeHead(status, { 'content-type': 'text/plain' });
+        res.end(`${status}\n`);
+        return true;
+      }
       if (!corrupt.has(rel) && !(isNar && slow > 0)) return false;
       const bytes = readFileSync(join(dir, rel));
       if (corrupt.has(rel)) bytes[bytes.length >> 1] ^= 0x55;
@@ -53,6 +62,7 @@ export async function serveCache(dir: string): Promise<CacheServer> {
     url,
     requests,
     corruptNar: (storePath) => corrupt.add(narFileOf(dir, storePath)),
+    failNar: (storePath, status) => failing.set(narFileOf(dir, storePath), status),
     slowNars: (ms) => {
       slow = ms;
     },

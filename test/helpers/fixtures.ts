@@ -33,10 +33,11 @@ const SOURCES = join(ROOT, 'test/fixtures');
 const STAMP = 'complete';
 const LOCK_WAIT_MS = 15 * 60_000;
 
-async function sourceHash(): Promise<string> {
-  const h = createHash('sha256');
-  for (const name of (await readdir(SOURCES)).sort()) {
-    h.update(`${name}\0`).update(await readFile(join(SOURCES, name))).update('\0');
+/** A hash of the files (not the subdirectories) of `dir`, and of `extra`. */
+export async function sourceHash(dir = SOURCES, extra = ''): Promise<string> {
+  const h = createHash('sha256').update(extra);
+  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (entry.isFile()) h.update(`${entry.name}\0`).update(await readFile(join(dir, entry.name))).update('\0');
   }
   return h.digest('hex').slice(0, 16);
 }
@@ -51,7 +52,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** Takes the mkdir lock, or waits for its holder; a lock whose holder died is broken. */
-async function withLock(lock: string, done: () => boolean, body: () => Promise<void>): Promise<void> {
+export async function withLock(lock: string, done: () => boolean, body: () => Promise<void>): Promise<void> {
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {

@@ -18,6 +18,7 @@ import { ConfigError, type BuildConfig, type ContentSource } from './config.ts';
 import { writeFormat } from './write-format.ts';
 import type { ProgressListener } from './progress.ts';
 import { lookupStoreNode } from './store-lookup.ts';
+import { efiImageNode, planLiveIso } from './toplevel-iso.ts';
 
 /** What a build needs from its platform (Node CLI or browser worker). */
 export interface Platform {
@@ -56,6 +57,8 @@ export interface BuildSummary {
   storePaths: number;
   narBytes: number;
   downloadBytes: number;
+  /** What the image could not be given and why (e.g. a live ISO without BIOS boot), for the user. */
+  notes: string[];
 }
 
 /** cache → closure → NAR stream → image writer → compressor → sink. The sink is closed on success, aborted on failure. */
@@ -110,11 +113,14 @@ export async function planBuild(config: BuildConfig, fetch: Fetch, opts: Pick<Bu
   };
 }
 
-async function build(config: BuildConfig, platform: Platform, sink: ByteSink, opts: BuildOptions, scratch: ScratchFile[]): Promise<BuildSummary> {
+async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opts: BuildOptions, scratch: ScratchFile[]): Promise<BuildSummary> {
   const { signal, onProgress } = opts;
   const storeDir = DEFAULT_STORE_DIR;
-  const { caches, opts: resolveOpts } = resolveSettings(config, platform.fetch, signal, opts.http);
-  const { resolved, imageClosure, squashfsClosure } = opts.plan ?? (await planBuild(config, platform.fetch, opts));
+  const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, signal, opts.http);
+  const live = given.toplevel !== null ? await planLiveIso(given, { caches, resolveOpts, narCache: platform.narCache, signal }) : undefined;
+  const config = live?.config ?? given;
+  // A plan made before the toplevel was read does not know its closure.
+  const { resolved, imageClosure, squashfsClosure } = (live ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, opts));
 
   // 2. NARs: verified, into the NAR cache.
   const nars = await fetchAll([...resolved.values()], platform.narCache, opts);
@@ -143,6 +149,10 @@ async function build(config: BuildConfig, platform: Platform, sink: ByteSink, op
   // 3. The image tree, as make-system-tarball.sh / make-iso9660-image.sh lay it out.
   const root = newDir(0o755);
   for (const c of config.contents) addPath(root, textToBinary(c.target), await contentNode(c.source, platform, storeDir, storeRoot));
+  if (live?.efiImage) {
+    const storeFile = (path: string) => contentNode({ kind: 'store', path }, platform, storeDir, storeRoot);
+    addPath(root, textToBinary(live.efiImage.target), await efiImageNode(live.efiImage.files, config.sourceDateEpoch, storeFile));
+  }
   for (const s of config.storeContents) if (s.symlink !== null) addPath(root, textToBinary(s.symlink), { kind: 'symlink', target: textToBinary(s.object) });
   const registration = registrationText(imageClosure.map((p) => registrationEntry(resolved.get(p)!)));
   let tree: ImageDir = root;
@@ -177,7 +187,7 @@ async function build(config: BuildConfig, platform: Platform, sink: ByteSink, op
     narBytes += r.info.narSize;
     downloadBytes += r.info.fileSize ?? 0;
   }
-  return { fileName: config.fileName, bytes: written, storePaths: resolved.size, narBytes, downloadBytes };
+  return { fileName: config.fileName, bytes: written, storePaths: resolved.size, narBytes, downloadBytes, notes: live?.notes ?? [] };
 }
 
 function contentSources(config: BuildConfig): ContentSource[] {

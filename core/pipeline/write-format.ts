@@ -3,7 +3,7 @@ import { identity } from '../codec/stream-compressor.ts';
 import { gzipCompressor } from '../codec/gzip.ts';
 import type { CodecPool } from '../codec/pool.ts';
 import { xzCompressor } from '../xz/xz-compressor.ts';
-import { zstdCompressor } from '../xz/zstd.ts';
+import { zstdCompressor } from '../zstd/zstd.ts';
 import { addPath, lookup, type ImageDir } from '../image/tree.ts';
 import { sliceSource } from '../io/data-source.ts';
 import type { ByteSink, SeekableSink } from '../io/sink.ts';
@@ -99,6 +99,7 @@ export async function writeFormat(config: BuildConfig, tree: ImageDir, sink: Byt
       for (const [field, path] of [['bootImage', iso.bootImage], ['efiBootImage', iso.efiBootImage]] as const) {
         if (path !== null && lookup(tree, path)?.kind !== 'file') throw new Error(`config: iso.${field}: ${path} is not a file in the image (add it with "contents")`);
       }
+      if (iso.volumeID === null) throw new Error('config: iso.volumeID: not set from the toplevel');
       const opts: IsoOptions = {
         volumeID: iso.volumeID,
         appID: iso.appID,

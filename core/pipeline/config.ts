@@ -1,5 +1,6 @@
 import { DEFAULT_STORE_DIR, parseStorePath, storePathOf } from '../nix/store-path.ts';
 import { CACHE_NIXOS_ORG_KEY, parsePublicKey } from '../nix/signature.ts';
+import { NixImagerError } from '../errors.ts';
 
 /**
  * The build configuration, mirroring the NixOS options of make-system-tarball / iso-image /
@@ -27,14 +28,19 @@ export interface Content {
 
 export interface IsoConfig {
   isoName: string;
-  volumeID: string;
+  /** null: the toplevel's root=LABEL= names the volume. */
+  volumeID: string | null;
   appID: string;
   publisher: string;
   bootImage: string | null;
   efiBootImage: string | null;
   isohybridMbrImage: ContentSource | null;
+  /** With a toplevel: isohybrid from syslinux's isohdpfx.bin (isohybridMbrImage is found then). */
+  usbBootable: boolean;
   squashfsContents: string[];
   squashfsCompression: SquashfsCodec;
+  /** From a toplevel: seconds the boot menus wait (isolinux and systemd-boot). */
+  bootTimeout: number;
 }
 
 export interface BuildConfig {
@@ -53,17 +59,20 @@ export interface BuildConfig {
   squashfsBlockSize: number;
   sourceDateEpoch: number;
   iso: IsoConfig | null;
+  /** A NixOS system's toplevel store path: the image is built for it (a live ISO), see core/pipeline/toplevel-iso.ts. */
+  toplevel: string | null;
   /** Base name make-system-tarball / iso-image would give the output. */
   fileName: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends NixImagerError {
   override name = 'ConfigError';
+  readonly code = 'config';
   constructor(
     readonly field: string,
     problem: string,
   ) {
-    super(`config: ${field}: ${problem}`);
+    super(`config: ${field}: ${problem}`, { subject: field });
   }
 }
 
@@ -170,11 +179,11 @@ function contentSource(o: Obj, field: string, storeDir: string): ContentSource {
 
 const TOP_KEYS = [
   'format', 'substituters', 'trustedPublicKeys', 'requireSigs', 'storeContents', 'contents', 'compression',
-  'xzPreset', 'xzBlockSize', 'threads', 'squashfsCompression', 'squashfsBlockSize', 'sourceDateEpoch', 'iso', 'fileName', 'system',
+  'xzPreset', 'xzBlockSize', 'threads', 'squashfsCompression', 'squashfsBlockSize', 'sourceDateEpoch', 'iso', 'fileName', 'system', 'toplevel',
 ] as const;
 const ISO_KEYS = [
   'isoName', 'volumeID', 'appID', 'publisher', 'bootable', 'bootImage', 'efiBootable', 'efiBootImage', 'usbBootable',
-  'isohybridMbrImage', 'squashfsContents', 'squashfsCompression',
+  'isohybridMbrImage', 'squashfsContents', 'squashfsCompression', 'bootTimeout',
 ] as const;
 const COMPRESSIONS = ['none', 'gzip', 'xz', 'zstd'] as const;
 const SQUASHFS_CODECS = ['zstd', 'xz', 'gzip'] as const;
@@ -223,7 +232,10 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
   const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? 'zstd';
   const compression = oneOf(json, 'compression', 'compression', COMPRESSIONS) ?? (format === 'tarball' ? 'xz' : 'none');
   const system = fileName(str(json, 'system', 'system'), 'system') ?? 'x86_64-linux';
-  const iso = format === 'iso' ? parseIso(json['iso'], storeDir, squashfsCompression, system) : null;
+  const top = str(json, 'toplevel', 'toplevel');
+  const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
+  if (toplevel !== null && format !== 'iso') throw new ConfigError('toplevel', `builds "format": "iso" (a live ISO), not ${JSON.stringify(format)}`);
+  const iso = format === 'iso' ? parseIso(json['iso'], storeDir, squashfsCompression, system, toplevel !== null) : null;
   if (format !== 'iso' && json['iso'] !== undefined) throw new ConfigError('iso', `only applies to "format": "iso"`);
   if (format !== 'iso' && storeContents.length === 0) throw new ConfigError('storeContents', `a ${format} needs at least one store object`);
 
@@ -243,21 +255,24 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
     squashfsBlockSize: int(json, 'squashfsBlockSize', 'squashfsBlockSize', 4096, 2 ** 20) ?? 2 ** 20,
     sourceDateEpoch: int(json, 'sourceDateEpoch', 'sourceDateEpoch', 0, 2 ** 32 - 1) ?? 315532800,
     iso,
+    toplevel,
     fileName: (fileName(str(json, 'fileName', 'fileName'), 'fileName') ?? defaultName) + EXTENSION[compression],
   };
 }
 
-function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, system: string): IsoConfig {
+/** `fromToplevel`: the boot loaders come from the toplevel's closure, so booting is on by default and needs no images named. */
+function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, system: string, fromToplevel: boolean): IsoConfig {
   if (v !== undefined && !isObj(v)) throw new ConfigError('iso', 'must be an object');
   const o: Obj = v ?? {};
   onlyKeys(o, 'iso', ISO_KEYS);
-  const bootable = bool(o, 'bootable', 'iso.bootable') ?? false;
-  const efiBootable = bool(o, 'efiBootable', 'iso.efiBootable') ?? false;
-  const usbBootable = bool(o, 'usbBootable', 'iso.usbBootable') ?? false;
+  const bootable = bool(o, 'bootable', 'iso.bootable') ?? fromToplevel;
+  const efiBootable = bool(o, 'efiBootable', 'iso.efiBootable') ?? fromToplevel;
+  const usbBootable = bool(o, 'usbBootable', 'iso.usbBootable') ?? fromToplevel;
+  if (!fromToplevel && o['bootTimeout'] !== undefined) throw new ConfigError('iso.bootTimeout', 'only applies with "toplevel" (the boot menus are generated from it)');
   const bootImage = str(o, 'bootImage', 'iso.bootImage') ?? '/isolinux/isolinux.bin';
   const efiBootImage = str(o, 'efiBootImage', 'iso.efiBootImage') ?? '/boot/efi.img';
   let mbr: ContentSource | null = null;
-  if (usbBootable) {
+  if (usbBootable && !fromToplevel) {
     if (!bootable) throw new ConfigError('iso.usbBootable', 'needs "bootable": true (the MBR chains to the El Torito boot image)');
     const src = str(o, 'isohybridMbrImage', 'iso.isohybridMbrImage');
     if (src === undefined) throw new ConfigError('iso.isohybridMbrImage', 'is required when usbBootable is true (e.g. syslinux isohdpfx.bin)');
@@ -266,13 +281,16 @@ function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, sys
   const squashfsContents = stringList(o, 'squashfsContents', 'iso.squashfsContents') ?? [];
   return {
     isoName: fileName(str(o, 'isoName', 'iso.isoName'), 'iso.isoName') ?? `nixos-${system}.iso`,
-    volumeID: str(o, 'volumeID', 'iso.volumeID') ?? 'NIXOS_ISO',
+    volumeID: str(o, 'volumeID', 'iso.volumeID') ?? (fromToplevel ? null : 'NIXOS_ISO'),
     appID: str(o, 'appID', 'iso.appID') ?? 'nixos',
     publisher: str(o, 'publisher', 'iso.publisher') ?? 'nixos',
     bootImage: bootable ? imagePath(bootImage, 'iso.bootImage') : null,
     efiBootImage: efiBootable ? imagePath(efiBootImage, 'iso.efiBootImage') : null,
     isohybridMbrImage: mbr,
+    usbBootable,
     squashfsContents: squashfsContents.map((p, i) => storePath(p, `iso.squashfsContents[${i}]`, storeDir)),
     squashfsCompression: oneOf(o, 'squashfsCompression', 'iso.squashfsCompression', SQUASHFS_CODECS) ?? squashfsDefault,
+    // iso-image.nix sets boot.loader.timeout = 10.
+    bootTimeout: int(o, 'bootTimeout', 'iso.bootTimeout', 0, 3600) ?? 10,
   };
 }

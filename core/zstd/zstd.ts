@@ -4,12 +4,11 @@ import type { StreamCompressor } from '../codec/stream-compressor.ts';
 import { codecs, type Codecs } from '../codec/wasm-codecs.ts';
 import type { CodecPool } from '../codec/pool.ts';
 import { BlockBuffers, compressInOrder, cutBlocks, inFlightFor } from '../codec/block-pipeline.ts';
+import { NixImagerError } from '../errors.ts';
 
-export class ZstdError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ZstdError';
-  }
+export class ZstdError extends NixImagerError {
+  override name = 'ZstdError';
+  readonly code = 'image';
 }
 
 const CHUNK = 1 << 20;

@@ -1,9 +1,11 @@
 import { storePathOf } from '../nix/store-path.ts';
 import { textToBinary, binaryToText } from '../io/binary-string.ts';
 import type { ImageNode } from '../image/tree.ts';
+import { NixImagerError } from '../errors.ts';
 
-export class StoreLookupError extends Error {
+export class StoreLookupError extends NixImagerError {
   override name = 'StoreLookupError';
+  readonly code = 'config';
 }
 
 const MAX_SYMLINK_HOPS = 40;

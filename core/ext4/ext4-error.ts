@@ -1,0 +1,3 @@
+export class Ext4Error extends Error {
+  override name = 'Ext4Error';
+}

@@ -1,0 +1,4 @@
+/** Raised when a tree cannot be written as a FAT volume (a name, a size, a symlink), or a file's data does not match its size. */
+export class FatError extends Error {
+  override name = 'FatError';
+}

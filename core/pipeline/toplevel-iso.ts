@@ -1,0 +1,166 @@
+// A live ISO from a NixOS toplevel alone: reads the toplevel's own NAR (nothing else is
+// downloaded until it proves bootable), finds the boot loaders in its closure, and turns the
+// config into an ordinary ISO config: the closure in /nix-store.squashfs, the kernel, initrd,
+// boot menus and boot images as contents.
+import type { BinaryCache } from '../cache/binary-cache.ts';
+import { resolvePaths, type ResolveOptions, type ResolvedPath } from '../cache/resolve.ts';
+import { NarListing } from '../image/store-tree.ts';
+import { fatImage } from '../fat/fat-writer.ts';
+import { addPath, newDir, type ImageNode } from '../image/tree.ts';
+import { binaryToText, textToBinary } from '../io/binary-string.ts';
+import { bytesSource } from '../io/data-source.ts';
+import { denseChunks } from '../io/sparse.ts';
+import { efiImageFiles, isoKernelPath, ISO_INITRD_PATH, isolinuxCfg, liveSystem, type EfiFile, type LiveSystem } from '../nixos/live-iso.ts';
+import { readToplevel, ToplevelError } from '../nixos/toplevel.ts';
+import { DEFAULT_STORE_DIR, storePathOf } from '../nix/store-path.ts';
+import type { NarCache } from '../store/nar-cache.ts';
+import { fetchNar } from '../store/nar-fetch.ts';
+import type { BuildConfig, Content, IsoConfig } from './config.ts';
+import { lookupStoreNode, StoreLookupError } from './store-lookup.ts';
+
+export interface LiveIso {
+  /** The config with the toplevel turned into contents and ISO options. */
+  config: BuildConfig;
+  /** The FAT image El Torito's EFI entry boots (systemd-boot, its entries, kernel and initrd), when UEFI can boot. */
+  efiImage: { target: string; files: EfiFile[] } | undefined;
+  /** What the ISO cannot do and why (e.g. no syslinux in the closure: no BIOS boot). */
+  notes: string[];
+}
+
+interface Sources {
+  caches: BinaryCache[];
+  resolveOpts: ResolveOptions;
+  narCache: NarCache;
+  signal?: AbortSignal;
+}
+
+const SYSLINUX_DIR = 'share/syslinux';
+const SYSTEMD_BOOT_DIR = 'lib/systemd/boot/efi';
+
+/** Plans the live ISO of `config.toplevel`; refuses, naming the toplevel, one that cannot boot from an ISO. */
+export async function planLiveIso(config: BuildConfig, sources: Sources): Promise<LiveIso> {
+  const top = config.toplevel!;
+  const iso = config.iso!;
+  const closure = await resolvePaths([top], sources.caches, { ...sources.resolveOpts, closure: true });
+  const store = storeReader(closure, sources);
+  const t = await readToplevel(top, store.lookupIn([top]));
+  const system = liveSystem(t, iso.volumeID ?? undefined);
+  for (const [what, file] of [['kernel', system.kernel], ['initrd', system.initrd]] as const) {
+    if (!closure.has(storePathOf(file).storePath)) throw new ToplevelError(top, `its ${what} ${file} is not in its closure`);
+  }
+
+  // Decide from names and links first, so a toplevel nothing could boot is refused before any download.
+  const wantBios = iso.bootImage !== null && system.architecture.bios;
+  const syslinuxCandidates = wantBios ? [...closure.keys()].filter((p) => /-syslinux-/.test(p.slice(p.lastIndexOf('/')))) : [];
+  if (syslinuxCandidates.length === 0 && t.systemd === undefined) {
+    throw new ToplevelError(top, 'cannot boot from an ISO: neither syslinux in its closure (for BIOS) nor a systemd link (for systemd-boot under UEFI)');
+  }
+  const notes: string[] = [];
+  const syslinux = await findSyslinux(syslinuxCandidates, store);
+  if (wantBios && syslinux === undefined) notes.push(`${top}: no BIOS boot: no store path in its closure has ${SYSLINUX_DIR}/isolinux.bin (add syslinux to the system)`);
+  if (iso.bootImage !== null && !system.architecture.bios) notes.push(`${top}: no BIOS boot: ${system.architecture.system} machines have no PC BIOS`);
+  const systemdBoot = iso.efiBootImage !== null ? await findSystemdBoot(t.systemd, system, closure, store) : undefined;
+  if (iso.efiBootImage !== null && systemdBoot === undefined) {
+    notes.push(`${top}: no UEFI boot: ${t.systemd === undefined ? 'it has no systemd link' : `${t.systemd} has no ${SYSTEMD_BOOT_DIR}/${system.architecture.systemdBootFile}`} (systemd-boot)`);
+  }
+  if (syslinux === undefined && systemdBoot === undefined) throw new ToplevelError(top, `cannot boot from an ISO: ${notes.map((n) => n.slice(top.length + 2)).join('; ')}`);
+
+  const efiImage = systemdBoot === undefined ? undefined : { target: iso.efiBootImage!, files: efiImageFiles(system, systemdBoot, iso.bootTimeout, config.sourceDateEpoch) };
+  return {
+    config: { ...config, contents: [...config.contents, ...isoContents(system, config, syslinux)], iso: isoOptions(iso, system, syslinux, efiImage !== undefined) },
+    efiImage,
+    notes,
+  };
+}
+
+/** The removable-media loader for `s`: systemd-boot from the toplevel's systemd, when that is in the closure. */
+async function findSystemdBoot(systemd: string | undefined, s: LiveSystem, closure: Map<string, ResolvedPath>, store: StoreReader): Promise<string | undefined> {
+  if (systemd === undefined || !closure.has(systemd)) return undefined;
+  const file = `${systemd}/${SYSTEMD_BOOT_DIR}/${s.architecture.systemdBootFile}`;
+  return (await store.lookupIn([systemd])(file))?.kind === 'file' ? file : undefined;
+}
+
+/** nixpkgs' efi.img: mkfs.vfat --invariant -i 12345678 -n EFIBOOT, sized to its files plus slack. */
+const EFI_LABEL = 'EFIBOOT';
+const EFI_VOLUME_ID = 0x12345678;
+
+/** The EFI image as a file of the ISO; `storeFile` reads a file of the closure. */
+export async function efiImageNode(files: EfiFile[], epoch: number, storeFile: (path: string) => Promise<ImageNode>): Promise<ImageNode> {
+  const root = newDir(0o755);
+  for (const f of files) {
+    const node = 'text' in f ? { kind: 'file' as const, mode: 0o444, data: bytesSource(new TextEncoder().encode(f.text)) } : await storeFile(f.storeFile);
+    addPath(root, textToBinary(f.path), node);
+  }
+  const fat = fatImage(root, { mtime: epoch, label: EFI_LABEL, volumeId: EFI_VOLUME_ID });
+  return { kind: 'file', mode: 0o444, data: { size: fat.size, stream: () => denseChunks(fat) } };
+}
+
+interface Syslinux {
+  storePath: string;
+  /** Names of the files in share/syslinux, to copy to /isolinux/. */
+  files: string[];
+}
+
+async function findSyslinux(candidates: string[], store: StoreReader): Promise<Syslinux | undefined> {
+  for (const p of candidates) {
+    const dir = await store.lookupIn([p])(`${p}/${SYSLINUX_DIR}`);
+    if (dir?.kind !== 'dir' || dir.entries.get('isolinux.bin')?.kind !== 'file') continue;
+    const files = [...dir.entries].filter(([, n]) => n.kind === 'file').map(([name]) => binaryToText(name));
+    return { storePath: p, files: files.sort() };
+  }
+  return undefined;
+}
+
+const storeFile = (path: string, target: string): Content => ({ source: { kind: 'store', path }, target });
+
+function isoContents(s: LiveSystem, config: BuildConfig, syslinux: Syslinux | undefined): Content[] {
+  const out: Content[] = [
+    storeFile(s.kernel, isoKernelPath(s)),
+    storeFile(s.initrd, ISO_INITRD_PATH),
+    { source: { kind: 'text', text: s.label }, target: '/version.txt' },
+  ];
+  if (syslinux !== undefined) {
+    for (const f of syslinux.files) out.push(storeFile(`${syslinux.storePath}/${SYSLINUX_DIR}/${f}`, `/isolinux/${f}`));
+    out.push({ source: { kind: 'text', text: isolinuxCfg(s, config.iso!.bootTimeout) }, target: '/isolinux/isolinux.cfg' });
+  }
+  return out;
+}
+
+function isoOptions(iso: IsoConfig, s: LiveSystem, syslinux: Syslinux | undefined, uefi: boolean): IsoConfig {
+  const mbr = syslinux !== undefined && iso.usbBootable && syslinux.files.includes('isohdpfx.bin');
+  return {
+    ...iso,
+    volumeID: s.volumeID,
+    bootImage: syslinux !== undefined ? '/isolinux/isolinux.bin' : null,
+    isohybridMbrImage: mbr ? { kind: 'store', path: `${syslinux.storePath}/${SYSLINUX_DIR}/isohdpfx.bin` } : null,
+    efiBootImage: uefi ? iso.efiBootImage : null,
+    squashfsContents: [s.storePath, ...iso.squashfsContents.filter((p) => p !== s.storePath)],
+  };
+}
+
+interface StoreReader {
+  /** A lookup that reads only `paths` (fetching their NARs): anything else reads as missing. */
+  lookupIn(paths: string[]): (fullPath: string) => Promise<ImageNode | undefined>;
+}
+
+function storeReader(closure: Map<string, ResolvedPath>, sources: Sources): StoreReader {
+  const trees = new Map<string, Promise<ImageNode>>();
+  const tree = (p: string): Promise<ImageNode> => {
+    let t = trees.get(p);
+    if (t === undefined) {
+      t = fetchNar(closure.get(p)!, sources.narCache, { signal: sources.signal }).then((nar) => NarListing.pack(nar.entries).tree(nar.open));
+      trees.set(p, t);
+    }
+    return t;
+  };
+  return {
+    lookupIn: (paths) => async (fullPath) => {
+      try {
+        return await lookupStoreNode(fullPath, DEFAULT_STORE_DIR, (p) => (paths.includes(p) && closure.has(p) ? tree(p) : Promise.reject(new StoreLookupError(`${p} is not read here`))));
+      } catch (e) {
+        if (e instanceof StoreLookupError) return undefined;
+        throw e;
+      }
+    },
+  };
+}
