@@ -7,6 +7,7 @@ import type { Progress, Stage } from '../core/pipeline/progress.ts';
 import type { BuildReply, BuildRequest } from './build-in-thread.ts';
 import { createFileSink } from './file-sink.ts';
 import { createNodePlatform } from './platform.ts';
+import { authHint } from './cache-credentials.ts';
 
 const port = parentPort;
 if (!port) throw new Error('node/build-thread-entry.ts must run as a worker_threads worker');
@@ -29,7 +30,7 @@ const onProgress = (p: Progress) => {
 const platform = createNodePlatform({ configDir, cacheDir, threads: config.threads });
 try {
   const sink = await createFileSink(output);
-  post({ kind: 'done', summary: await buildImage(config, platform, sink, { signal: abort.signal, http, onProgress: progress ? onProgress : undefined }) });
+  post({ kind: 'done', summary: await buildImage(config, platform, sink, { signal: abort.signal, http: { ...http, authHint }, onProgress: progress ? onProgress : undefined }) });
 } catch (e) {
   post({ kind: 'failed', error: toErrorData(e) });
 } finally {

@@ -8,6 +8,8 @@ import { ConfigError, parseConfig, type BuildConfig } from '../core/pipeline/con
 import { buildInThread } from './build-in-thread.ts';
 import { formatBytes } from '../core/io/format-bytes.ts';
 import { progressLine } from './progress-line.ts';
+import { loadCredentials } from './cache-credentials.ts';
+import { secretsOf } from '../core/cache/credentials.ts';
 
 const HELP = `nix-imager — NixOS system tarballs, ISO images and squashfs store images from a Nix binary cache
 
@@ -33,6 +35,16 @@ Options:
   --min-rate <B/s>      slowest body accepted, in bytes per second averaged over --timeout
                         (default 1024); a slower or stalled download is retried (3 tries for
                         a NAR, 5 for a narinfo), then fails naming the store path and URL.
+  --netrc-file <file>   credentials for private caches, as Nix's netrc-file: "machine HOST
+                        login USER password SECRET" (Cachix and Attic: "machine HOST password
+                        TOKEN"), sent as HTTP Basic auth to that host only, never on a redirect
+                        to another. Default: $NIX_IMAGER_NETRC, else /etc/nix/netrc, else
+                        ~/.netrc, when readable.
+  --token <host>=<tok>  a bearer token for the substituter on <host> (repeatable; takes
+                        precedence over netrc). $NIX_IMAGER_TOKEN_<HOST> does the same and keeps
+                        the token out of the process list: the host upper-case, every other
+                        character "_" (cache.example.com: $NIX_IMAGER_TOKEN_CACHE_EXAMPLE_COM).
+                        A cache that answers 401 or 403 fails the build at once, naming it.
   -q, --quiet           no progress line.
   -h, --help            this text.  --version: the version.
 
@@ -78,6 +90,17 @@ export function substituterUrl(s: string, configDir: string): string {
 }
 
 
+function httpHosts(substituters: string[]): string[] {
+  return substituters.flatMap((s) => (/^https?:/i.test(s) ? [new URL(s).hostname] : []));
+}
+
+/** Every secret the build was given: no line this process prints may hold one. */
+const secrets: string[] = [];
+
+function scrubbed(line: string): string {
+  return secrets.reduce((l, s) => l.split(s).join('…'), line);
+}
+
 function positiveNumber(given: string | undefined, flag: string, fallback: number): number {
   if (given === undefined) return fallback;
   const n = Number(given);
@@ -106,6 +129,8 @@ async function runBuild(args: string[]): Promise<void> {
       threads: { type: 'string' },
       timeout: { type: 'string' },
       'min-rate': { type: 'string' },
+      'netrc-file': { type: 'string' },
+      token: { type: 'string', multiple: true },
       quiet: { type: 'boolean', short: 'q' },
     },
   });
@@ -125,7 +150,13 @@ async function runBuild(args: string[]): Promise<void> {
     if (!Number.isInteger(n) || n < 0) throw new UsageError('--threads takes a whole number (0 = one per core)');
     config.threads = n;
   }
-  const http = { timeoutMs: positiveNumber(values.timeout, '--timeout', 30) * 1000, minBytesPerSecond: positiveNumber(values['min-rate'], '--min-rate', 1024) };
+  const credentials = await loadCredentials({ netrcFile: values['netrc-file'], tokens: values.token ?? [], hosts: httpHosts(config.substituters), env: process.env });
+  secrets.push(...secretsOf(credentials));
+  const http = {
+    timeoutMs: positiveNumber(values.timeout, '--timeout', 30) * 1000,
+    minBytesPerSecond: positiveNumber(values['min-rate'], '--min-rate', 1024),
+    credentials,
+  };
   const output = await outputPath(values.output, config);
   const cacheDir = resolve(values['cache-dir'] ?? process.env['NIX_IMAGER_CACHE'] ?? defaultCacheDir());
   const progress = !values.quiet && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
@@ -178,7 +209,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`nix-imager: ${usage ? (e as Error).message : failureLine(e)}\n`);
+    process.stderr.write(scrubbed(`nix-imager: ${usage ? (e as Error).message : failureLine(e)}\n`));
     if (usage) process.stderr.write(`Try 'nix-imager --help'.\n`);
     return usage ? 2 : 1;
   }

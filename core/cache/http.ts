@@ -20,6 +20,8 @@ export interface RetryOptions {
   headers?: Record<string, string>;
   /** Sent as Authorization to the host each was given for (see credentials.ts). */
   credentials?: CacheCredentials;
+  /** What the platform tells a user refused with 401/403 (which setting takes credentials for `host`). */
+  authHint?: (host: string) => string;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -37,6 +39,17 @@ export class HttpError extends NixImagerError {
   ) {
     super(message, { subject: url });
   }
+}
+
+/** 401 or 403: the cache wants credentials, or refused the ones sent. No retry can help. */
+export class CacheAuthError extends HttpError {
+  override name = 'CacheAuthError';
+}
+
+function authError(url: string, status: number, sent: boolean, hint: RetryOptions['authHint']): CacheAuthError {
+  const host = new URL(url).hostname;
+  const what = sent ? `the cache refused the credentials given for ${host}` : `the cache wants credentials for ${host}, and none were given`;
+  return new CacheAuthError(`${url}: HTTP ${status}: ${what}${hint ? `; ${hint(host)}` : ''}`, url, status);
 }
 
 /** The connection failed or stalled mid-body: worth another try, unlike bytes that arrived and are wrong. */
@@ -111,8 +124,9 @@ export async function fetchWithRetry<T>(fetch: Fetch, url: string, opts: RetryOp
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
     let wait: number | undefined;
     let res: Response | undefined;
+    const headers = headersFor(url, opts);
     try {
-      res = await fetch(url, { signal, headers: headersFor(url, opts) });
+      res = await fetch(url, { signal, headers });
     } catch (e) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       last = timeout.signal.aborted ? `no response in ${timeoutMs} ms` : e instanceof Error ? e.message : String(e);
@@ -131,6 +145,7 @@ export async function fetchWithRetry<T>(fetch: Fetch, url: string, opts: RetryOp
         }
       } else {
         await res.body?.cancel().catch(() => {});
+        if (res.status === 401 || res.status === 403) throw authError(url, res.status, headers?.authorization !== undefined, opts.authHint);
         if (!transient(res.status)) throw new HttpError(`HTTP ${res.status} for ${url}`, url, res.status);
         last = `HTTP ${res.status}`;
         lastStatus = res.status;

@@ -32,6 +32,8 @@ export interface Fault {
   lieNarHash?: { secretKey?: SecretKey };
   /** 302 to the same file under /mirror/ (which this server also serves). */
   redirect?: boolean;
+  /** 302 to the same file under this base URL (another server, another host). */
+  redirectTo?: string;
   /** Send this many body bytes, then nothing more while keeping the connection open. */
   stallAfter?: number;
   /** After the body, zero bytes without end (no Content-Length) until the client goes away. */
@@ -60,6 +62,8 @@ export interface SeenRequest {
   at: number;
   /** Body bytes handed to the socket. */
   sent: number;
+  /** The request's Authorization header. */
+  authorization: string | undefined;
 }
 
 export interface FaultServer {
@@ -77,6 +81,8 @@ export interface FaultServerOptions {
   /** Answer `Range: bytes=N-` with 206. Default true; false answers 200 with the whole file. */
   ranges?: boolean;
   rules?: FaultRule[];
+  /** Demand one of these Authorization headers of every request: 401 without one, 403 with another. */
+  auth?: string[];
 }
 
 const MIRROR = 'mirror/';
@@ -151,12 +157,16 @@ export async function serveWithFaults(dir: string, opts: FaultServerOptions = {}
     const attempt = (attempts.get(path) ?? 0) + 1;
     attempts.set(path, attempt);
     const fault: Fault = Object.assign({}, ...rules.filter((r) => matches(r, path, attempt)));
-    const seen: SeenRequest = { path, attempt, range: req.headers.range, status: 200, faults: [], at: performance.now() - started, sent: 0 };
+    const seen: SeenRequest = { path, attempt, range: req.headers.range, status: 200, faults: [], at: performance.now() - started, sent: 0, authorization: req.headers.authorization };
     requests.push(seen);
     const answer = (status: number, headers: Record<string, string | number> = {}, body?: string) => {
       seen.status = status;
       res.writeHead(status, headers).end(body);
     };
+    if (opts.auth !== undefined && !opts.auth.includes(req.headers.authorization ?? '')) {
+      seen.faults.push('unauthorized');
+      return req.headers.authorization === undefined ? answer(401, { 'www-authenticate': 'Basic realm="cache"' }) : answer(403);
+    }
     if (fault.latencyMs) {
       seen.faults.push('latency');
       await sleep(fault.latencyMs);
@@ -164,6 +174,10 @@ export async function serveWithFaults(dir: string, opts: FaultServerOptions = {}
     if (fault.status !== undefined) {
       seen.faults.push(`status ${fault.status}`);
       return answer(fault.status, fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
+    }
+    if (fault.redirectTo !== undefined) {
+      seen.faults.push('redirect elsewhere');
+      return answer(302, { location: `${fault.redirectTo}${path}` });
     }
     if (fault.redirect && !path.startsWith(MIRROR)) {
       seen.faults.push('redirect');
