@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { BIN, run, runCli, type Run } from './helpers/cli.ts';
 import { craftedCache, craftedConfig, smallNar, type CraftedCache } from './helpers/crafted-cache.ts';
+import { writeNar } from './helpers/nar-builder.ts';
 import { serveWithFaults, type Fault, type FaultRule, type FaultServer } from './helpers/fault-server.ts';
 
 let tmp: string;
@@ -171,6 +172,23 @@ test('5: a decompression bomb (2 GiB from a few hundred KB) is refused with peak
     assertFails(r, /larger than the narinfo's NarSize/);
     assert.ok(r.stderr.includes(cache.storePath), r.stderr);
     assert.ok(rss < 384 * 2 ** 20, `peak RSS ${rss} bytes`);
+    await assertNothingLeft(dir);
+  }
+});
+
+test('7: a contents target or storeContents symlink inside a store path of the closure is a config error', async () => {
+  const dirNar = writeNar({ type: 'directory', entries: [['bin', { type: 'directory', entries: [['hello', { type: 'regular', contents: new TextEncoder().encode('hi\n') }]] }]] });
+  const cache = await craftedCache({ nar: dirNar, name: 'with-bin' });
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ contents: [{ text: 'evil\n', target: `${cache.storePath}/bin/evil` }] }, /contents\[0\]\.target/],
+    [{ contents: [{ text: 'evil\n', target: `${cache.storePath}/etc/evil` }] }, /contents\[0\]\.target/],
+    [{ storeContents: [{ object: cache.storePath, symlink: `${cache.storePath}/bin/link` }] }, /storeContents\[0\]\.symlink/],
+  ];
+  for (const [extra, field] of cases) {
+    const { dir, cfg } = await configDir(craftedConfig(cache, extra));
+    const r = await runCli(['build', cfg, '--output', join(dir, 'out.tar'), '--cache-dir', join(dir, 'cache'), '--quiet']);
+    assertFails(r, field);
+    assert.ok(r.stderr.includes(`is inside ${cache.storePath}`), r.stderr);
     await assertNothingLeft(dir);
   }
 });

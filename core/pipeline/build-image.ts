@@ -147,6 +147,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   };
 
   // 3. The image tree, as make-system-tarball.sh / make-iso9660-image.sh lay it out.
+  if (config.format !== 'squashfs') refuseTargetsInClosure(config, imageClosure, storeDir);
   const root = newDir(0o755);
   for (const c of config.contents) addPath(root, textToBinary(c.target), await contentNode(c.source, platform, storeDir, storeRoot));
   if (live?.efiImage) {
@@ -188,6 +189,23 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
     downloadBytes += r.info.fileSize ?? 0;
   }
   return { fileName: config.fileName, bytes: written, storePaths: resolved.size, narBytes, downloadBytes, notes: live?.notes ?? [] };
+}
+
+/**
+ * A contents target or storeContents symlink inside a store path of the closure would merge into
+ * its tree, which then no longer matches the NarHash nix-path-registration gives it.
+ */
+function refuseTargetsInClosure(config: BuildConfig, closure: string[], storeDir: string): void {
+  const inClosure = new Set(closure);
+  const targets: [field: string, target: string][] = [
+    ...config.contents.map((c, i): [string, string] => [`contents[${i}].target`, c.target]),
+    ...config.storeContents.flatMap((s, i): [string, string][] => (s.symlink === null ? [] : [[`storeContents[${i}].symlink`, s.symlink]])),
+  ];
+  for (const [field, target] of targets) {
+    if (!target.startsWith(`${storeDir}/`)) continue;
+    const storePath = target.split('/').slice(0, storeDir.split('/').length + 1).join('/');
+    if (inClosure.has(storePath)) throw new ConfigError(field, `${target} is inside ${storePath}, a store path of the image, whose contents are fixed by its NarHash`);
+  }
 }
 
 function contentSources(config: BuildConfig): ContentSource[] {
