@@ -5,7 +5,9 @@ import { AbortedError, toErrorData } from '../core/errors.ts';
 import { buildImage } from '../core/pipeline/build-image.ts';
 import type { Progress, Stage } from '../core/pipeline/progress.ts';
 import type { BuildReply, BuildRequest } from './build-in-thread.ts';
-import { createFileSink } from './file-sink.ts';
+import { dirname } from 'node:path';
+import { createOutputSink, OUTPUT_TEMP } from './file-sink.ts';
+import { sweepStale } from './stale-temporaries.ts';
 import { createNodePlatform } from './platform.ts';
 import { authHint } from './cache-credentials.ts';
 
@@ -29,7 +31,8 @@ const onProgress = (p: Progress) => {
 };
 const platform = createNodePlatform({ configDir, cacheDir, threads: config.threads });
 try {
-  const sink = await createFileSink(output);
+  if (output !== '-') await sweepStale(dirname(output), OUTPUT_TEMP);
+  const sink = await createOutputSink(output);
   post({ kind: 'done', summary: await buildImage(config, platform, sink, { signal: abort.signal, http: { ...http, authHint }, onProgress: progress ? onProgress : undefined }) });
 } catch (e) {
   post({ kind: 'failed', error: toErrorData(e) });

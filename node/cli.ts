@@ -25,7 +25,8 @@ appears under its name only when it is complete; on failure nothing is left ther
 Options:
   -o, --output <file>   where to write the image (a directory: the image keeps its default
                         name, e.g. nixos-system-x86_64-linux.tar.xz). Default: that name in
-                        the current directory.
+                        the current directory. "-" is standard output (e.g. | dd); an existing
+                        device or FIFO is written into; a symlink's target file is replaced.
   --cache-dir <dir>     NAR cache (verified, uncompressed NARs keyed by NarHash). Default:
                         $NIX_IMAGER_CACHE, else $XDG_CACHE_HOME/nix-imager, else ~/.cache/nix-imager.
   --threads <n>         compression workers (default: the config's "threads", 0 = one per core).
@@ -115,6 +116,7 @@ async function version(): Promise<string> {
 
 async function outputPath(given: string | undefined, config: BuildConfig): Promise<string> {
   if (given === undefined) return resolve(config.fileName);
+  if (given === '-') return given;
   const st = await stat(given).catch(() => null);
   return st?.isDirectory() ? join(resolve(given), config.fileName) : resolve(given);
 }
@@ -172,7 +174,7 @@ async function runBuild(args: string[]): Promise<void> {
     if (!values.quiet) {
       const secs = (Date.now() - started) / 1000;
       process.stderr.write(
-        `nix-imager: wrote ${output} (${formatBytes(summary.bytes)}; ${summary.storePaths} store paths, ${formatBytes(summary.narBytes)} unpacked) in ${secs.toFixed(1)} s\n`,
+        `nix-imager: wrote ${output === '-' ? 'standard output' : output} (${formatBytes(summary.bytes)}; ${summary.storePaths} store paths, ${formatBytes(summary.narBytes)} unpacked) in ${secs.toFixed(1)} s\n`,
       );
     }
   } finally {

@@ -5,11 +5,22 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { lstat, symlink, utimes } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import { BIN, run, runCli, type Run } from './helpers/cli.ts';
 import { craftedCache, craftedConfig, smallNar, type CraftedCache } from './helpers/crafted-cache.ts';
 import { writeNar } from './helpers/nar-builder.ts';
+import { BinaryCache } from '../core/cache/binary-cache.ts';
+import { resolvePaths } from '../core/cache/resolve.ts';
+import { errorCode } from '../core/errors.ts';
+import { parsePublicKey } from '../core/nix/signature.ts';
+import type { NarCache } from '../core/store/nar-cache.ts';
+import { fetchNar } from '../core/store/nar-fetch.ts';
+import { useNodeCodecs } from '../node/codec-wasm.ts';
+import { fetchWithFiles } from '../node/file-fetch.ts';
+import { FileWriteError } from '../node/file-sink.ts';
 import { serveWithFaults, type Fault, type FaultRule, type FaultServer } from './helpers/fault-server.ts';
 
 let tmp: string;
@@ -191,4 +202,160 @@ test('7: a contents target or storeContents symlink inside a store path of the c
     assert.ok(r.stderr.includes(`is inside ${cache.storePath}`), r.stderr);
     await assertNothingLeft(dir);
   }
+});
+
+/** The CLI with stdout as raw bytes (runCli decodes it as text). */
+function runCliRaw(args: string[]): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolveRun({ code, stdout: Buffer.concat(out), stderr }));
+  });
+}
+
+async function referenceTar(): Promise<Buffer> {
+  const ref = await buildFrom(plain, undefined);
+  assert.equal(ref.r.code, 0, ref.r.stderr);
+  return readFile(ref.out);
+}
+
+test('1: an output that is a FIFO, a device node, a symlink, a directory or "-" is written into, never replaced by a file', { timeout: 60_000 }, async () => {
+  const expected = await referenceTar();
+  const { dir, cfg } = await configDir(craftedConfig(plain));
+  const build = (out: string) => runCli(['build', cfg, '--output', out, '--cache-dir', join(dir, 'cache'), '--quiet']);
+
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const received = readFile(fifo);
+  const viaFifo = await build(fifo);
+  assert.equal(viaFifo.code, 0, viaFifo.stderr);
+  assert.ok((await received).equals(expected), 'the reader of the FIFO got the image');
+  assert.ok((await lstat(fifo)).isFIFO(), 'still a FIFO');
+
+  const device = join(dir, 'null');
+  execFileSync('mknod', [device, 'c', '1', '3']);
+  const viaDevice = await build(device);
+  assert.equal(viaDevice.code, 0, viaDevice.stderr);
+  assert.ok((await lstat(device)).isCharacterDevice(), 'still the device node');
+
+  const real = join(dir, 'real.tar');
+  await writeFile(real, 'old contents');
+  await symlink('real.tar', join(dir, 'link'));
+  const viaLink = await build(join(dir, 'link'));
+  assert.equal(viaLink.code, 0, viaLink.stderr);
+  assert.ok((await lstat(join(dir, 'link'))).isSymbolicLink(), 'the symlink stays');
+  assert.ok((await readFile(real)).equals(expected), 'the file it names was replaced');
+
+  const outDir = join(dir, 'images');
+  await mkdir(outDir);
+  assert.equal((await build(outDir)).code, 0);
+  assert.deepEqual(await readdir(outDir), ['nixos-system-x86_64-linux.tar']);
+
+  const viaStdout = await runCliRaw(['build', cfg, '--output', '-', '--cache-dir', join(dir, 'cache'), '--quiet']);
+  assert.equal(viaStdout.code, 0, viaStdout.stderr);
+  assert.ok(viaStdout.stdout.equals(expected), '-o - writes the image to standard output');
+  assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.part-')), [], 'no temporaries');
+});
+
+test('8: no temporary is left when the NAR cache cannot be created or the final rename fails; stale ones of ours are swept', { timeout: 60_000 }, async () => {
+  const { dir, cfg } = await configDir(craftedConfig(plain));
+  await writeFile(join(dir, 'a-file'), '');
+  const noCache = await runCli(['build', cfg, '--output', join(dir, 'out.tar'), '--cache-dir', join(dir, 'a-file', 'cache'), '--quiet']);
+  assertFails(noCache, /cannot create the NAR cache directory .*a-file/);
+  assert.deepEqual((await readdir(dir)).sort(), ['a-file', 'config.json'], 'no output, no temporary');
+
+  // The output's name turns into a non-empty directory while the build runs: the rename fails.
+  const slow = await craftedCache({ nar: bigNar });
+  await withFaults(slow, [{ match: 'nar/', bytesPerSecond: 200_000 }], async (s) => {
+    const b = await configDir(craftedConfig({ ...slow, url: s.url }));
+    const out = join(b.dir, 'out.tar');
+    const running = runCli(['build', b.cfg, '--output', out, '--cache-dir', join(b.dir, 'cache'), '--quiet']);
+    while (!(await readdir(b.dir)).some((f) => f.includes('.part-'))) await sleep(20);
+    await mkdir(join(out, 'in-the-way'), { recursive: true });
+    assertFails(await running, /cannot put .*out\.tar in place/);
+    assert.deepEqual((await readdir(b.dir)).filter((f) => f.includes('.part-')), [], 'the temporary was removed');
+  });
+
+  // Stale temporaries of dead builds go; fresh ones, and anything not ours, stay.
+  const c = await configDir(craftedConfig(plain));
+  const narDir = join(c.dir, 'cache', 'nar');
+  await mkdir(narDir, { recursive: true });
+  const old = new Date(Date.now() - 2 * 3600_000);
+  const staleOut = join(c.dir, '.out.tar.part-999999-lx0abc');
+  const freshOut = join(c.dir, '.out.tar.part-999998-lx0abd');
+  const staleNar = join(narDir, `.${'a'.repeat(52)}.999999.k3j2.tmp`);
+  const notOurs = join(c.dir, '.out.tar.partial');
+  for (const f of [staleOut, freshOut, staleNar, notOurs]) await writeFile(f, 'x');
+  for (const f of [staleOut, staleNar, notOurs]) await utimes(f, old, old);
+  const r = await runCli(['build', c.cfg, '--output', join(c.dir, 'out.tar'), '--cache-dir', join(c.dir, 'cache'), '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  await assert.rejects(stat(staleOut), 'stale output temporary swept');
+  await assert.rejects(stat(staleNar), 'stale NAR temporary swept');
+  await stat(freshOut);
+  await stat(notOurs);
+});
+
+test('9: a FIFO, a directory or a symlink loop at a NAR cache entry is a bad entry, replaced; the build neither hangs nor fails', { timeout: 60_000 }, async () => {
+  const expected = await referenceTar();
+  for (const kind of ['fifo', 'dir', 'loop'] as const) {
+    const { dir, cfg } = await configDir(craftedConfig(plain));
+    const narDir = join(dir, 'cache', 'nar');
+    await mkdir(narDir, { recursive: true });
+    const entry = join(narDir, `${plain.narKey}.nar`);
+    if (kind === 'fifo') execFileSync('mkfifo', [entry]);
+    if (kind === 'dir') await mkdir(join(entry, 'sub'), { recursive: true });
+    if (kind === 'loop') await symlink(`${plain.narKey}.nar`, entry);
+    const r = await runCli(['build', cfg, '--output', join(dir, 'out.tar'), '--cache-dir', join(dir, 'cache'), '--quiet']);
+    assert.equal(r.code, 0, `${kind}: ${r.stderr}`);
+    assert.ok((await readFile(join(dir, 'out.tar'))).equals(expected), kind);
+    assert.ok((await lstat(entry)).isFile(), `${kind}: the entry is a verified file now`);
+  }
+});
+
+test('10: an unsupported Compression fails at once, not as a retried download; a huge failure is one bounded line', { timeout: 60_000 }, async () => {
+  const bz = await craftedCache({ file: new Uint8Array([0x42, 0x5a, 0x68]), compression: 'bzip2', name: 'bz' });
+  await withFaults(bz, [], async (s) => {
+    const { r, dir } = await buildFrom(bz, s);
+    assertFails(r, /compression "bzip2" is not supported/);
+    assert.doesNotMatch(r.stderr, /download failed/);
+    assert.equal(s.requestsFor('nar/').length, 0, 'nothing downloaded');
+    await assertNothingLeft(dir);
+  });
+  const refs = Array.from({ length: 12_000 }, (_, i) => `/nix/store/${String(i).padStart(32, '0').replace(/[eotu]/g, 'a')}-missing-${i}`);
+  const many = await craftedCache({ references: refs, name: 'many-refs' });
+  const { r } = await buildFrom(many, undefined);
+  assertFails(r, /could not be substituted/);
+  assert.ok(r.stderr.length < 4096, `one bounded line: ${r.stderr.length} characters`);
+});
+
+test('10: a full disk under the NAR cache is blamed on the disk, naming the file, and not retried', async () => {
+  useNodeCodecs();
+  const cache = new BinaryCache(plain.url, fetchWithFiles);
+  const [resolved] = (await resolvePaths([plain.storePath], [cache], { trustedKeys: [parsePublicKey(plain.publicKey)], requireSigs: true })).values();
+  let creates = 0;
+  const full: NarCache = {
+    open: async () => null,
+    remove: async () => {},
+    async create() {
+      creates++;
+      return {
+        write: async () => {
+          throw new FileWriteError('writing /var/cache/nix-imager/nar/x.nar failed: ENOSPC: no space left on device, write');
+        },
+        commit: async () => {},
+        abort: async () => {},
+      };
+    },
+  };
+  await assert.rejects(fetchNar(resolved!, full), (e: Error) => {
+    assert.doesNotMatch(e.message, /bad NAR|download failed/);
+    assert.match(e.message, /x\.nar failed: ENOSPC/);
+    assert.equal(errorCode(e), 'io');
+    return true;
+  });
+  assert.equal(creates, 1, 'not retried');
 });

@@ -61,7 +61,7 @@ async function verifyNar(storePath: string, nar: AsyncIterable<Uint8Array>, expe
   try {
     for await (const entry of readNar(hashed)) entries.push(entry);
   } catch (e) {
-    if (isAbort(e) || e instanceof NarVerificationError || e instanceof TransportError) throw e;
+    if (isAbort(e) || e instanceof NarVerificationError || e instanceof TransportError || isLocal(e)) throw e;
     throw new NarVerificationError(storePath, `bad NAR: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (size !== expected.narSize) throw new NarVerificationError(storePath, `NarSize mismatch: the narinfo says ${expected.narSize} bytes, the NAR has ${size}`);
@@ -111,10 +111,13 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
       return { storePath: info.storePath, entries, open };
     } catch (e) {
       await writer.abort();
-      if (e instanceof NarVerificationError || isAbort(e) || opts.signal?.aborted || attempt >= attempts) throw naming(info.storePath, e);
+      if (e instanceof NarVerificationError || isAbort(e) || isLocal(e) || opts.signal?.aborted || attempt >= attempts) throw naming(info.storePath, e);
     }
   }
 }
+
+/** This platform's files failed (a full disk under the NAR cache): not the binary cache's fault, and no retry helps. */
+const isLocal = (e: unknown) => e instanceof NixImagerError && e.code === 'io';
 
 /** A download that failed for good stays a download error (a cache outage is not tampering), now naming the store path too. */
 function naming(storePath: string, e: unknown): unknown {

@@ -14,6 +14,8 @@ import { writeNar, type NarNode } from './nar-builder.ts';
 
 export interface CraftedCache {
   dir: string;
+  /** The NAR cache key of the NAR (nix32 of its NarHash). */
+  narKey: string;
   url: string;
   storePath: string;
   publicKey: string;
@@ -31,6 +33,8 @@ export interface CraftOptions {
   fileFields?: boolean;
   /** NarSize to claim instead of the NAR's length (signed as claimed). */
   narSizeOverride?: number;
+  /** Store paths the narinfo says it references (signed as given; they need not exist). */
+  references?: string[];
   name?: string;
 }
 
@@ -51,7 +55,7 @@ export async function craftedCache(opts: CraftOptions = {}): Promise<CraftedCach
   const ext = compression === 'none' ? '' : compression === 'zstd' ? '.zst' : `.${compression}`;
   const narFile = `nar/${nix32Encode(sha256(file))}.nar${ext}`;
   await writeFile(join(dir, narFile), file);
-  const info = { storePath, narHash: { algo: 'sha256' as const, digest: sha256(nar) }, narSize: opts.narSizeOverride ?? nar.length, references: [] };
+  const info = { storePath, narHash: { algo: 'sha256' as const, digest: sha256(nar) }, narSize: opts.narSizeOverride ?? nar.length, references: opts.references ?? [] };
   const lines = [
     `StorePath: ${storePath}`,
     `URL: ${narFile}`,
@@ -59,11 +63,11 @@ export async function craftedCache(opts: CraftOptions = {}): Promise<CraftedCach
     ...(opts.fileFields === false ? [] : [`FileHash: sha256:${nix32Encode(sha256(file))}`, `FileSize: ${file.length}`]),
     `NarHash: ${formatNixHash(info.narHash)}`,
     `NarSize: ${info.narSize}`,
-    'References: ',
+    `References: ${info.references.map((r) => r.slice('/nix/store/'.length)).join(' ')}`,
     `Sig: ${signFingerprint(keys.secretKey, narInfoFingerprint(info))}`,
   ];
   await writeFile(join(dir, `${storePath.slice(11, 43)}.narinfo`), lines.map((l) => `${l}\n`).join(''));
-  return { dir, url: pathToFileURL(dir).href, storePath, publicKey: keys.publicKey, narFile };
+  return { dir, narKey: nix32Encode(info.narHash.digest), url: pathToFileURL(dir).href, storePath, publicKey: keys.publicKey, narFile };
 }
 
 /** A tarball config of `cache`'s one path. */
