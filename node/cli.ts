@@ -29,7 +29,8 @@ Options:
                         device or FIFO is written into; a symlink's target file is replaced.
   --cache-dir <dir>     NAR cache (verified, uncompressed NARs keyed by NarHash). Default:
                         $NIX_IMAGER_CACHE, else $XDG_CACHE_HOME/nix-imager, else ~/.cache/nix-imager.
-  --threads <n>         compression workers (default: the config's "threads", 0 = one per core).
+  --threads <n>         compression workers (default: the config's "threads", 0 = one per core;
+                        at most one per core, more would only cost memory).
                         Each holds about 150 MiB at xz -6 (liblzma's 94 MiB and a block in and out).
   --timeout <s>         seconds to wait for a response's headers, and the window of the body's
                         rate check (default 30).
@@ -61,7 +62,9 @@ Config (JSON; relative paths are relative to the config file):
                       their closure goes under /nix/store, with /nix-path-registration
                       (for nix-store --load-db) and the symlinks
   contents            [{ "source": "/nix/store/…/file" | "./local-file", "target": "/abs/path" },
-                       { "text": "…", "target": "/abs/path" }]   copied like cp -a; text is 0444
+                       { "text": "…", "target": "/abs/path" }]   copied like cp -a; text is 0444.
+                      A local source may be any path the user running the build can read:
+                      read a config from elsewhere before building it.
   compression         "xz" (tarball default) | "gzip" | "zstd" | "none" (iso/squashfs default)
   xzPreset            0-9 (default 6)          xzBlockSize  bytes per xz block (default 24 MiB)
   threads             compression workers, 0 = one per core (default 0)
@@ -140,7 +143,8 @@ async function runBuild(args: string[]): Promise<void> {
   const configPath = resolve(positionals[0]!);
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(configPath, 'utf8'));
+    // fatal: bytes that are not UTF-8 would otherwise become U+FFFD in file names, silently.
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(configPath)));
   } catch (e) {
     throw new ConfigError('(file)', `cannot read config ${configPath}: ${(e as Error).message}`);
   }

@@ -359,3 +359,23 @@ test('10: a full disk under the NAR cache is blamed on the disk, naming the file
   });
   assert.equal(creates, 1, 'not retried');
 });
+
+test('11: a 240-character output name works, invalid UTF-8 in the config is refused, --threads 96 stays small', { timeout: 120_000 }, async () => {
+  const long = await configDir(craftedConfig(plain));
+  const name = `${'n'.repeat(236)}.tar`;
+  const r = await runCli(['build', long.cfg, '--output', join(long.dir, name), '--cache-dir', join(long.dir, 'cache'), '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  await stat(join(long.dir, name));
+
+  const json = Buffer.from(JSON.stringify(craftedConfig(plain, { contents: [{ text: 'x', target: '/etc/QQ' }] })));
+  const bad = Buffer.concat([json.subarray(0, json.indexOf('QQ')), Buffer.from([0xff, 0xfe]), json.subarray(json.indexOf('QQ') + 2)]);
+  const u = await configDir(bad);
+  assertFails(await runCli(['build', u.cfg, '--output', join(u.dir, 'out.tar'), '--quiet', '--cache-dir', join(u.dir, 'cache')]), /not valid for encoding utf-8/i);
+  assert.deepEqual((await readdir(u.dir)).filter((f) => f !== 'config.json' && f !== 'cache'), []);
+
+  const t = await configDir(craftedConfig(plain, { compression: 'xz' }));
+  const { r: threads, rss } = await peakRss(['build', t.cfg, '--output', join(t.dir, 'out.tar.xz'), '--cache-dir', join(t.dir, 'cache'), '--quiet', '--threads', '96']);
+  assert.equal(threads.code, 0, threads.stderr);
+  console.log(`# --threads 96 for a ${(await stat(join(t.dir, 'out.tar.xz'))).size}-byte image: peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
+  assert.ok(rss < 512 * 2 ** 20, `peak RSS ${rss}`);
+});
