@@ -20,6 +20,7 @@ import type { NarCache } from '../core/store/nar-cache.ts';
 import { fetchNar } from '../core/store/nar-fetch.ts';
 import { useNodeCodecs } from '../node/codec-wasm.ts';
 import { fetchWithFiles } from '../node/file-fetch.ts';
+import { narCacheDir } from '../node/nar-cache-dir.ts';
 import { FileWriteError } from '../node/file-sink.ts';
 import { serveWithFaults, type Fault, type FaultRule, type FaultServer } from './helpers/fault-server.ts';
 
@@ -378,4 +379,25 @@ test('11: a 240-character output name works, invalid UTF-8 in the config is refu
   assert.equal(threads.code, 0, threads.stderr);
   console.log(`# --threads 96 for a ${(await stat(join(t.dir, 'out.tar.xz'))).size}-byte image: peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
   assert.ok(rss < 512 * 2 ** 20, `peak RSS ${rss}`);
+});
+
+test('12: a NAR cache entry removed while the build uses it is fetched and verified again, not "vanished"', async () => {
+  useNodeCodecs();
+  const cache = new BinaryCache(plain.url, fetchWithFiles);
+  const [resolved] = (await resolvePaths([plain.storePath], [cache], { trustedKeys: [parsePublicKey(plain.publicKey)], requireSigs: true })).values();
+  const narDir = join(tmp, 'vanishing-nar');
+  const nar = await fetchNar(resolved!, narCacheDir(narDir));
+  const file = nar.entries.find((e) => e.type === 'regular')!;
+  assert.ok(file.type === 'regular');
+  for (let round = 0; round < 2; round++) {
+    // Another process clears the cache between the check and the image writer's read.
+    await rm(join(narDir, `${plain.narKey}.nar`));
+    const opened = await nar.open();
+    try {
+      assert.equal(new TextDecoder().decode(await opened.read(file.offset, file.size)), 'hello\n');
+    } finally {
+      await opened.close();
+    }
+  }
+  assert.ok((await lstat(join(narDir, `${plain.narKey}.nar`))).isFile(), 'the entry is back, verified');
 });

@@ -76,14 +76,20 @@ async function verifyNar(storePath: string, nar: AsyncIterable<Uint8Array>, expe
  * Returns the verified NAR of `resolved`, from the NAR cache when a valid entry is there,
  * else downloaded, decompressed, checked (FileHash, FileSize, NarHash, NarSize, NAR rules)
  * and only then committed to the cache. A cache entry that fails verification is dropped.
+ * An entry removed while the build uses it (another process clearing the cache, the page's Clear
+ * button) is downloaded and verified again when next opened: only verified bytes are ever read.
  */
 export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts: FetchNarOptions = {}): Promise<StoredNar> {
   const { info } = resolved;
   const key = narCacheKey(info.narHash);
   const open = sharedOpener(async () => {
     const file = await narCache.open(key);
-    if (file === null) throw new Error(`${info.storePath}: NAR vanished from the cache`);
-    return file;
+    if (file !== null) return file;
+    // Same NarHash, same bytes: the listing taken from the first copy holds for this one.
+    await download(resolved, key, narCache, opts);
+    const again = await narCache.open(key);
+    if (again === null) throw new NarVerificationError(info.storePath, 'the NAR cache entry was removed twice while the build used it');
+    return again;
   });
 
   const cached = await narCache.open(key);
@@ -99,7 +105,12 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
       await cached.close();
     }
   }
+  return { storePath: info.storePath, entries: await download(resolved, key, narCache, opts), open };
+}
 
+/** Downloads and verifies the NAR into the cache entry `key` (tries for a broken network, not for wrong bytes). */
+async function download(resolved: ResolvedPath, key: string, narCache: NarCache, opts: FetchNarOptions): Promise<NarEntry[]> {
+  const { info } = resolved;
   // Before any download: an unknown Compression cannot succeed on any try.
   const decompress = decompressorFor(info.compression, info.storePath);
   const attempts = opts.attempts ?? 3;
@@ -108,7 +119,7 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
     try {
       const entries = await downloadInto(resolved, decompress, writer, opts);
       await writer.commit();
-      return { storePath: info.storePath, entries, open };
+      return entries;
     } catch (e) {
       await writer.abort();
       if (e instanceof NarVerificationError || isAbort(e) || isLocal(e) || opts.signal?.aborted || attempt >= attempts) throw naming(info.storePath, e);
