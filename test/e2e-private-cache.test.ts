@@ -167,6 +167,20 @@ describe('private caches: credentials in the page (headless Chromium)', { timeou
     assert.ok(!(await page.evaluate(() => JSON.stringify({ ...localStorage }))).includes(PASSWORD), 'unticked but still stored');
   });
 
+  test('NARs redirected to another origin arrive without the credentials', async () => {
+    const { page } = session;
+    const cdn = await cache(fx.caches.xz);
+    const priv = await cache(fx.caches.xz, { authorization: `Bearer ${TOKEN}`, redirectNarsTo: cdn.url });
+    await open(page, config([priv.url]));
+    await page.click('#clear-cache');
+    await page.waitForSelector('#cache-usage[data-entries="0"]');
+    await setCredentials(page, priv.url, { token: TOKEN });
+    const got = await pressAndDownload(session);
+    assert.equal(sha(got.bytes), sha(reference));
+    assert.ok(cdn.requests.some((r) => r.path.startsWith('nar/')), 'no NAR came through the redirect');
+    assert.deepEqual(cdn.requests.filter((r) => r.authorization !== undefined), [], 'the token followed the redirect to another origin');
+  });
+
   test('a cache whose CORS does not allow the Authorization header: the page says it is a CORS refusal', async () => {
     const { page } = session;
     const priv = await cache(fx.caches.xz, { authorization: `Bearer ${TOKEN}`, allowAuthorizationHeader: false });

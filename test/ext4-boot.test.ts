@@ -11,7 +11,7 @@ import { ext4Image } from '../core/ext4/ext4-writer.ts';
 import { addPath, newDir } from '../core/image/tree.ts';
 import { bytesSource } from '../core/io/data-source.ts';
 import { bootKernel, buildInitramfs, debianKernel } from './helpers/boot.ts';
-import { writeSparseFile } from './helpers/sparse-file.ts';
+import { writeSparseFile } from '../node/sparse-file.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ext4-boot-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -18,7 +18,7 @@ import { errorCode } from '../core/errors.ts';
 import { parsePublicKey } from '../core/nix/signature.ts';
 import type { NarCache } from '../core/store/nar-cache.ts';
 import { fetchNar } from '../core/store/nar-fetch.ts';
-import { useNodeCodecs } from '../node/codec-wasm.ts';
+import { nodeCodecs } from '../node/codec-wasm.ts';
 import { fetchWithFiles } from '../node/file-fetch.ts';
 import { narCacheDir } from '../node/nar-cache-dir.ts';
 import { FileWriteError } from '../node/file-sink.ts';
@@ -334,7 +334,6 @@ test('10: an unsupported Compression fails at once, not as a retried download; a
 });
 
 test('10: a full disk under the NAR cache is blamed on the disk, naming the file, and not retried', async () => {
-  useNodeCodecs();
   const cache = new BinaryCache(plain.url, fetchWithFiles);
   const [resolved] = (await resolvePaths([plain.storePath], [cache], { trustedKeys: [parsePublicKey(plain.publicKey)], requireSigs: true })).values();
   let creates = 0;
@@ -352,7 +351,7 @@ test('10: a full disk under the NAR cache is blamed on the disk, naming the file
       };
     },
   };
-  await assert.rejects(fetchNar(resolved!, full), (e: Error) => {
+  await assert.rejects(fetchNar(resolved!, full, { codecs: nodeCodecs }), (e: Error) => {
     assert.doesNotMatch(e.message, /bad NAR|download failed/);
     assert.match(e.message, /x\.nar failed: ENOSPC/);
     assert.equal(errorCode(e), 'io');
@@ -382,11 +381,10 @@ test('11: a 240-character output name works, invalid UTF-8 in the config is refu
 });
 
 test('12: a NAR cache entry removed while the build uses it is fetched and verified again, not "vanished"', async () => {
-  useNodeCodecs();
   const cache = new BinaryCache(plain.url, fetchWithFiles);
   const [resolved] = (await resolvePaths([plain.storePath], [cache], { trustedKeys: [parsePublicKey(plain.publicKey)], requireSigs: true })).values();
   const narDir = join(tmp, 'vanishing-nar');
-  const nar = await fetchNar(resolved!, narCacheDir(narDir));
+  const nar = await fetchNar(resolved!, narCacheDir(narDir), { codecs: nodeCodecs });
   const file = nar.entries.find((e) => e.type === 'regular')!;
   assert.ok(file.type === 'regular');
   for (let round = 0; round < 2; round++) {

@@ -4,7 +4,8 @@ import { expose } from 'comlink';
 import { buildImage, planBuild, type BuildPlan } from '../core/pipeline/build-image.ts';
 import { parseConfig, type BuildConfig } from '../core/pipeline/config.ts';
 import type { Progress, ProgressListener, Stage } from '../core/pipeline/progress.ts';
-import type { Fetch } from '../core/cache/http.ts';
+import type { Fetch, HttpError } from '../core/cache/http.ts';
+import { UnavailablePathsError } from '../core/cache/resolve.ts';
 import { narCacheKey } from '../core/store/nar-fetch.ts';
 import { toErrorData } from '../core/errors.ts';
 import { createBrowserPlatform } from './browser-platform.ts';
@@ -52,7 +53,16 @@ export interface CacheUsage {
 const narCache = opfsDir('nar').then(opfsNarCache);
 const metadata = opfsDir('metadata');
 /** Cache requests for one build: with the user's credentials, narinfos kept for offline builds. */
-const cacheFetchFor = async (logins: readonly OriginLogin[]) => offlineFetch(await metadata, cacheFetch(logins));
+interface CacheAccess {
+  fetch: Fetch;
+  /** The first refusal (401/403, CORS) a cache answered with. */
+  refusal(): HttpError | undefined;
+}
+
+async function cacheAccess(logins: readonly OriginLogin[]): Promise<CacheAccess> {
+  let refusal: HttpError | undefined;
+  return { fetch: offlineFetch(await metadata, cacheFetch(logins, (e) => (refusal ??= e))), refusal: () => refusal };
+}
 const outputs = opfsDir('outputs');
 // Temporary files a closed tab left behind; files still being written elsewhere are locked and stay.
 void narCache.then((c) => c.sweep());
@@ -62,9 +72,7 @@ let lastPlan: { key: string; plan: BuildPlan } | undefined;
 
 /** The config as the CLI would read it, with relative substituters resolved against the page. */
 function configOf(json: unknown, baseUrl: string): BuildConfig {
-  const config = parseConfig(json);
-  config.substituters = config.substituters.map((s) => new URL(s, baseUrl).href);
-  return config;
+  return parseConfig(json, { resolveSubstituter: (s) => new URL(s, baseUrl).href });
 }
 
 /**
@@ -105,10 +113,16 @@ function signersOf(config: BuildConfig, plan: BuildPlan): Pick<BuildResult, 'sig
   return { signers: [...counts].map(([name, paths]) => ({ key: fullKey(name), paths })), unsigned };
 }
 
-async function planFor(config: BuildConfig, fetch: Fetch, signal: AbortSignal, onProgress?: ProgressListener): Promise<BuildPlan> {
+async function planFor(config: BuildConfig, caches: CacheAccess, signal: AbortSignal, onProgress?: ProgressListener): Promise<BuildPlan> {
   const key = JSON.stringify(config);
   if (lastPlan?.key === key) return lastPlan.plan;
-  const plan = await planBuild(config, fetch, { signal, onProgress });
+  let plan: BuildPlan;
+  try {
+    plan = await planBuild(config, caches.fetch, { signal, onProgress });
+  } catch (e) {
+    // Paths "missing" because a cache refused this page: the refusal is what the user can act on.
+    throw e instanceof UnavailablePathsError ? (caches.refusal() ?? e) : e;
+  }
   lastPlan = { key, plan };
   return plan;
 }
@@ -129,7 +143,7 @@ export const buildWorkerApi = {
     try {
       const config = configOf(json, baseUrl);
       const progress = onProgress && throttled(onProgress);
-      const plan = await planFor(config, await cacheFetchFor(logins), controller.signal, progress?.listener);
+      const plan = await planFor(config, await cacheAccess(logins), controller.signal, progress?.listener);
       progress?.flush();
       const cache = await narCache;
       const squashfs = new Set(plan.squashfsClosure);
@@ -155,11 +169,11 @@ export const buildWorkerApi = {
     try {
       const config = configOf(json, baseUrl);
       const progress = onProgress && throttled(onProgress);
-      const fetch = await cacheFetchFor(logins);
-      const plan = await planFor(config, fetch, controller.signal, progress?.listener);
+      const caches = await cacheAccess(logins);
+      const plan = await planFor(config, caches, controller.signal, progress?.listener);
       const dir = await outputs;
       await removeOtherOutputs(dir);
-      const platform = await createBrowserPlatform({ fetch, narCache: await narCache, files, threads: config.threads });
+      const platform = await createBrowserPlatform({ fetch: caches.fetch, narCache: await narCache, files, threads: config.threads });
       try {
         const sink = await createOpfsSink(dir, config.fileName);
         const summary = await buildImage(config, platform, sink, { signal: controller.signal, onProgress: progress?.listener, plan });

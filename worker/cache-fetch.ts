@@ -39,7 +39,12 @@ async function answers(url: string, signal: AbortSignal | null | undefined): Pro
   }
 }
 
-export function cacheFetch(logins: readonly OriginLogin[], fetchImpl: Fetch = (u, i) => fetch(u, i)): Fetch {
+/** `fetch` with each origin's credentials; `refused` hears of every CorsError and CacheAuthError before it is thrown. */
+export function cacheFetch(logins: readonly OriginLogin[], refused: (e: HttpError) => void = () => {}): Fetch {
+  const refuse = (e: HttpError) => {
+    refused(e);
+    return e;
+  };
   return async (url, init) => {
     const { origin, hostname } = new URL(url);
     const login = logins.find((l) => l.origin === origin)?.login;
@@ -48,21 +53,21 @@ export function cacheFetch(logins: readonly OriginLogin[], fetchImpl: Fetch = (u
     if (authorization) headers.set('authorization', authorization);
     let res: Response;
     try {
-      res = await fetchImpl(url, { ...init, headers });
+      res = await fetch(url, { ...init, headers });
     } catch (e) {
       if (init?.signal?.aborted || !(e instanceof TypeError) || !(await answers(url, init?.signal))) throw e;
-      throw new CorsError(
+      throw refuse(new CorsError(
         `${origin} answered, but its CORS headers do not let this page read ${url}: the cache must send Access-Control-Allow-Origin` +
           (authorization ? ' and allow the Authorization header (Access-Control-Allow-Headers: Authorization) in its answer to the preflight request' : ''),
         url,
-      );
+      ));
     }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel().catch(() => {});
       const what = authorization
         ? `refused the credentials entered for ${origin}`
         : `wants credentials: enter a token or a user and password for ${origin} under Binary caches → Credentials`;
-      throw new CacheAuthError(`HTTP ${res.status} for ${url}: the cache ${what}`, url, res.status);
+      throw refuse(new CacheAuthError(`HTTP ${res.status} for ${url}: the cache ${what}`, url, res.status));
     }
     return res;
   };

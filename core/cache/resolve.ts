@@ -1,5 +1,5 @@
 import type { NarInfo } from '../nix/narinfo.ts';
-import { verifyNarInfo, type PublicKey } from '../nix/signature.ts';
+import { verifyNarInfo, type Ed25519Verify, type PublicKey } from '../nix/signature.ts';
 import type { BinaryCache } from './binary-cache.ts';
 import { isAbort, NixImagerError, summarise } from '../errors.ts';
 
@@ -14,6 +14,8 @@ export interface ResolvedPath {
 export interface ResolveOptions {
   trustedKeys: PublicKey[];
   requireSigs: boolean;
+  /** The signature check (default: the portable one). */
+  verify?: Ed25519Verify;
   /** Narinfo look-ups in flight at once. */
   concurrency?: number;
   /** Also resolve everything the roots reference, transitively (a closure). */
@@ -69,7 +71,7 @@ export async function resolvePaths(roots: string[], caches: BinaryCache[], opts:
         continue;
       }
       // Checked without requireSigs too, so the user learns which key (if any) they relied on.
-      const check = verifyNarInfo(info, opts.trustedKeys);
+      const check = verifyNarInfo(info, opts.trustedKeys, opts.verify);
       if (opts.requireSigs && !check.ok) {
         reasons.push(`${cache.url}: ${check.reason}`);
         continue;

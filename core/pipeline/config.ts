@@ -1,6 +1,7 @@
 import { DEFAULT_STORE_DIR, parseStorePath, storePathOf } from '../nix/store-path.ts';
 import { CACHE_NIXOS_ORG_KEY, parsePublicKey } from '../nix/signature.ts';
 import { NixImagerError } from '../errors.ts';
+import { presetLayout, TARBALL_PRESETS, type TarballPreset } from '../nixos/tarball-presets.ts';
 
 /**
  * The build configuration, mirroring the NixOS options of make-system-tarball / iso-image /
@@ -59,10 +60,19 @@ export interface BuildConfig {
   squashfsBlockSize: number;
   sourceDateEpoch: number;
   iso: IsoConfig | null;
-  /** A NixOS system's toplevel store path: the image is built for it (a live ISO), see core/pipeline/toplevel-iso.ts. */
+  /**
+   * A NixOS system's toplevel store path: the image is built for it. An ISO is its live ISO (see
+   * core/pipeline/toplevel-iso.ts); a tarball holds its closure, laid out as `preset` says.
+   */
   toplevel: string | null;
+  /** With a toplevel tarball: the container layout of nixpkgs' module for it (core/nixos/tarball-presets.ts). */
+  preset: TarballPreset | null;
+  /** Empty directories of the image (a preset's mount points). */
+  directories: string[];
   /** Base name make-system-tarball / iso-image would give the output. */
   fileName: string;
+  /** The system the config names (`"system"`), which a toplevel must be built for; null when not given. */
+  system: string | null;
 }
 
 export class ConfigError extends NixImagerError {
@@ -179,7 +189,7 @@ function contentSource(o: Obj, field: string, storeDir: string): ContentSource {
 
 const TOP_KEYS = [
   'format', 'substituters', 'trustedPublicKeys', 'requireSigs', 'storeContents', 'contents', 'compression',
-  'xzPreset', 'xzBlockSize', 'threads', 'squashfsCompression', 'squashfsBlockSize', 'sourceDateEpoch', 'iso', 'fileName', 'system', 'toplevel',
+  'xzPreset', 'xzBlockSize', 'threads', 'squashfsCompression', 'squashfsBlockSize', 'sourceDateEpoch', 'iso', 'fileName', 'system', 'toplevel', 'preset',
 ] as const;
 const ISO_KEYS = [
   'isoName', 'volumeID', 'appID', 'publisher', 'bootable', 'bootImage', 'efiBootable', 'efiBootImage', 'usbBootable',
@@ -189,14 +199,32 @@ const COMPRESSIONS = ['none', 'gzip', 'xz', 'zstd'] as const;
 const SQUASHFS_CODECS = ['zstd', 'xz', 'gzip'] as const;
 const EXTENSION: Record<Compression, string> = { none: '', gzip: '.gz', xz: '.xz', zstd: '.zst' };
 
-export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConfig {
+export interface ParseConfigOptions {
+  storeDir?: string;
+  /**
+   * Makes a substituter as written into the URL to fetch from: the CLI resolves relative paths
+   * against the config file's directory, the page against its own URL. Default: as written.
+   */
+  resolveSubstituter?: (substituter: string) => string;
+}
+
+/** Validates untrusted JSON and fills in the defaults; the result is final (nobody rewrites it afterwards). */
+export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildConfig {
+  const storeDir = opts.storeDir ?? DEFAULT_STORE_DIR;
   if (!isObj(json)) throw new ConfigError('(top level)', 'must be a JSON object');
   onlyKeys(json, '', TOP_KEYS);
   const format = oneOf(json, 'format', 'format', ['tarball', 'iso', 'squashfs'] as const);
   if (format === undefined) throw new ConfigError('format', 'is required ("tarball", "iso" or "squashfs")');
 
-  const substituters = stringList(json, 'substituters', 'substituters') ?? ['https://cache.nixos.org'];
-  if (substituters.length === 0) throw new ConfigError('substituters', 'needs at least one binary cache');
+  const written = stringList(json, 'substituters', 'substituters') ?? ['https://cache.nixos.org'];
+  if (written.length === 0) throw new ConfigError('substituters', 'needs at least one binary cache');
+  const substituters = written.map((s, i) => {
+    try {
+      return opts.resolveSubstituter ? opts.resolveSubstituter(s) : s;
+    } catch (e) {
+      throw new ConfigError(`substituters[${i}]`, e instanceof Error ? e.message : String(e));
+    }
+  });
   const trustedPublicKeys = stringList(json, 'trustedPublicKeys', 'trustedPublicKeys') ?? [CACHE_NIXOS_ORG_KEY];
   trustedPublicKeys.forEach((k, i) => {
     try {
@@ -222,19 +250,29 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
     onlyKeys(v, field, ['source', 'text', 'target']);
     return { source: contentSource(v, field, storeDir), target: imagePath(str(v, 'target', `${field}.target`), `${field}.target`) };
   });
+
+  const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? 'zstd';
+  const compression = oneOf(json, 'compression', 'compression', COMPRESSIONS) ?? (format === 'tarball' ? 'xz' : 'none');
+  const givenSystem = fileName(str(json, 'system', 'system'), 'system') ?? null;
+  const system = givenSystem ?? 'x86_64-linux';
+  const top = str(json, 'toplevel', 'toplevel');
+  const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
+  if (toplevel !== null && format === 'squashfs') throw new ConfigError('toplevel', 'builds "format": "iso" (a live ISO) or "tarball" (a system or container tarball), not "squashfs"');
+  const preset = oneOf(json, 'preset', 'preset', TARBALL_PRESETS) ?? null;
+  if (preset !== null && (toplevel === null || format !== 'tarball')) throw new ConfigError('preset', 'applies to a tarball of a "toplevel" ("format": "tarball" with "toplevel" set)');
   const seen = new Map<string, number>();
   contents.forEach((c, i) => {
     const j = seen.get(c.target);
     if (j !== undefined) throw new ConfigError(`contents[${i}].target`, `${JSON.stringify(c.target)} is also the target of contents[${j}]`);
     seen.set(c.target, i);
   });
-
-  const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? 'zstd';
-  const compression = oneOf(json, 'compression', 'compression', COMPRESSIONS) ?? (format === 'tarball' ? 'xz' : 'none');
-  const system = fileName(str(json, 'system', 'system'), 'system') ?? 'x86_64-linux';
-  const top = str(json, 'toplevel', 'toplevel');
-  const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
-  if (toplevel !== null && format !== 'iso') throw new ConfigError('toplevel', `builds "format": "iso" (a live ISO), not ${JSON.stringify(format)}`);
+  const system_ = toplevel !== null && format === 'tarball' ? systemTarball(toplevel, preset) : { storeContents: [], contents: [], directories: [] };
+  for (const c of system_.contents) {
+    const j = seen.get(c.target);
+    if (j !== undefined) throw new ConfigError(`contents[${j}].target`, `${JSON.stringify(c.target)} is where the ${preset} preset puts ${c.source.path}`);
+  }
+  storeContents.unshift(...system_.storeContents);
+  contents.push(...system_.contents);
   const iso = format === 'iso' ? parseIso(json['iso'], storeDir, squashfsCompression, system, toplevel !== null) : null;
   if (format !== 'iso' && json['iso'] !== undefined) throw new ConfigError('iso', `only applies to "format": "iso"`);
   if (format !== 'iso' && storeContents.length === 0) throw new ConfigError('storeContents', `a ${format} needs at least one store object`);
@@ -256,7 +294,22 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
     sourceDateEpoch: int(json, 'sourceDateEpoch', 'sourceDateEpoch', 0, 2 ** 32 - 1) ?? 315532800,
     iso,
     toplevel,
+    preset,
+    directories: system_.directories,
     fileName: (fileName(str(json, 'fileName', 'fileName'), 'fileName') ?? defaultName) + EXTENSION[compression],
+    system: givenSystem,
+  };
+}
+
+type StoreFileContent = Content & { source: { kind: 'store' } };
+
+/** make-system-tarball's arguments for a toplevel: its closure, and the files and directories of `preset`. */
+function systemTarball(toplevel: string, preset: TarballPreset | null): { storeContents: StoreContent[]; contents: StoreFileContent[]; directories: string[] } {
+  const layout = preset === null ? { files: [], directories: [] } : presetLayout(preset);
+  return {
+    storeContents: [{ object: toplevel, symlink: null }],
+    contents: layout.files.map((f): StoreFileContent => ({ source: { kind: 'store', path: `${toplevel}/${f.from}` }, target: f.target })),
+    directories: layout.directories,
   };
 }
 

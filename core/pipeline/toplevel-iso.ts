@@ -14,7 +14,7 @@ import { efiImageFiles, isoKernelPath, ISO_INITRD_PATH, isolinuxCfg, liveSystem,
 import { readToplevel, ToplevelError } from '../nixos/toplevel.ts';
 import { DEFAULT_STORE_DIR, storePathOf } from '../nix/store-path.ts';
 import type { NarCache } from '../store/nar-cache.ts';
-import { fetchNar } from '../store/nar-fetch.ts';
+import { fetchNar, type FetchNarOptions } from '../store/nar-fetch.ts';
 import type { BuildConfig, Content, IsoConfig } from './config.ts';
 import { lookupStoreNode, StoreLookupError } from './store-lookup.ts';
 
@@ -31,7 +31,8 @@ interface Sources {
   caches: BinaryCache[];
   resolveOpts: ResolveOptions;
   narCache: NarCache;
-  signal?: AbortSignal;
+  /** The platform's hash and codecs, and the build's signal. */
+  narOptions: FetchNarOptions;
 }
 
 const SYSLINUX_DIR = 'share/syslinux';
@@ -44,6 +45,9 @@ export async function planLiveIso(config: BuildConfig, sources: Sources): Promis
   const closure = await resolvePaths([top], sources.caches, { ...sources.resolveOpts, closure: true });
   const store = storeReader(closure, sources);
   const t = await readToplevel(top, store.lookupIn([top]));
+  if (config.system !== null && config.system !== t.system) {
+    throw new ToplevelError(top, `is built for ${t.system}, but the config's "system" says ${config.system}`);
+  }
   const system = liveSystem(t, iso.volumeID ?? undefined);
   for (const [what, file] of [['kernel', system.kernel], ['initrd', system.initrd]] as const) {
     if (!closure.has(storePathOf(file).storePath)) throw new ToplevelError(top, `its ${what} ${file} is not in its closure`);
@@ -148,7 +152,7 @@ function storeReader(closure: Map<string, ResolvedPath>, sources: Sources): Stor
   const tree = (p: string): Promise<ImageNode> => {
     let t = trees.get(p);
     if (t === undefined) {
-      t = fetchNar(closure.get(p)!, sources.narCache, { signal: sources.signal }).then((nar) => NarListing.pack(nar.entries).tree(nar.open));
+      t = fetchNar(closure.get(p)!, sources.narCache, sources.narOptions).then((nar) => NarListing.pack(nar.entries).tree(nar.open));
       trees.set(p, t);
     }
     return t;

@@ -5,7 +5,8 @@ import { isAbort, NixImagerError } from '../errors.ts';
 import { decompressorFor } from '../cache/decompress.ts';
 import type { StreamCompressor } from '../codec/stream-compressor.ts';
 import { readNar, type NarEntry } from '../nix/nar-reader.ts';
-import { createSha256 } from '../primitives/sha256.ts';
+import { createSha256, type Sha256 } from '../primitives/sha256.ts';
+import type { CodecsLoader } from '../codec/wasm-codecs.ts';
 import { nix32Encode } from '../nix/nix32.ts';
 import { hashEquals, type NixHash } from '../nix/hash.ts';
 import { sharedOpener, type RandomAccess } from '../io/data-source.ts';
@@ -36,6 +37,10 @@ export interface FetchNarOptions {
   attempts?: number;
   /** Called with byte counts as they pass: compressed download and uncompressed NAR. */
   onBytes?: (downloaded: number, unpacked: number) => void;
+  /** The hash for FileHash and NarHash (default: the portable one). */
+  sha256?: () => Sha256;
+  /** This thread's codecs, for decompressing the download (default: fetched beside the module). */
+  codecs?: CodecsLoader;
 }
 
 export function narCacheKey(narHash: NixHash): string {
@@ -50,8 +55,13 @@ async function* tap(input: AsyncIterable<Uint8Array>, sink: (chunk: Uint8Array) 
 }
 
 /** Parses and hashes a NAR stream; throws NarVerificationError unless it is exactly what `info` promises. */
-async function verifyNar(storePath: string, nar: AsyncIterable<Uint8Array>, expected: { narHash: NixHash; narSize: number }): Promise<NarEntry[]> {
-  const hash = createSha256();
+async function verifyNar(
+  storePath: string,
+  nar: AsyncIterable<Uint8Array>,
+  expected: { narHash: NixHash; narSize: number },
+  sha256: () => Sha256,
+): Promise<NarEntry[]> {
+  const hash = sha256();
   let size = 0;
   const entries: NarEntry[] = [];
   const hashed = tap(nar, (chunk) => {
@@ -95,7 +105,7 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
   const cached = await narCache.open(key);
   if (cached !== null) {
     try {
-      const entries = await verifyNar(info.storePath, randomAccessChunks(cached), info);
+      const entries = await verifyNar(info.storePath, randomAccessChunks(cached), info, opts.sha256 ?? createSha256);
       opts.onBytes?.(0, info.narSize);
       return { storePath: info.storePath, entries, open };
     } catch (e) {
@@ -112,7 +122,7 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
 async function download(resolved: ResolvedPath, key: string, narCache: NarCache, opts: FetchNarOptions): Promise<NarEntry[]> {
   const { info } = resolved;
   // Before any download: an unknown Compression cannot succeed on any try.
-  const decompress = decompressorFor(info.compression, info.storePath);
+  const decompress = decompressorFor(info.compression, info.storePath, opts.codecs);
   const attempts = opts.attempts ?? 3;
   for (let attempt = 1; ; attempt++) {
     const writer = await narCache.create(key);
@@ -139,8 +149,9 @@ function naming(storePath: string, e: unknown): unknown {
 
 async function downloadInto(resolved: ResolvedPath, decompress: StreamCompressor, writer: NarCacheWriter, opts: FetchNarOptions): Promise<NarEntry[]> {
   const { info, cache } = resolved;
+  const sha256 = opts.sha256 ?? createSha256;
   const body = await cache.narBody(info, opts.signal);
-  const fileHash = createSha256();
+  const fileHash = sha256();
   let fileSize = 0;
   let unpacked = 0;
   const compressed = tap(resumableBody(resolved, body, opts.signal), (chunk) => {
@@ -154,7 +165,7 @@ async function downloadInto(resolved: ResolvedPath, decompress: StreamCompressor
     opts.onBytes?.(0, chunk.length);
     await writer.write(chunk);
   });
-  const entries = await verifyNar(info.storePath, nar, info);
+  const entries = await verifyNar(info.storePath, nar, info, sha256);
   if (info.fileSize !== undefined && fileSize !== info.fileSize) {
     throw new NarVerificationError(info.storePath, `FileSize mismatch: the narinfo says ${info.fileSize} bytes, ${fileSize} were downloaded`);
   }

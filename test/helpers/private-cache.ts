@@ -8,6 +8,8 @@ export interface PrivateCacheOptions {
   authorization?: string;
   /** Whether the preflight answer allows the Authorization header, as a cache must for a browser to send credentials. */
   allowAuthorizationHeader?: boolean;
+  /** Answers NAR requests with a 302 to this base URL (as a cache whose NARs live on a CDN). */
+  redirectNarsTo?: string;
 }
 
 export interface PrivateCache {
@@ -35,6 +37,11 @@ export async function servePrivateCache(dir: string, opts: PrivateCacheOptions =
     requests.push({ path: new URL(req.url ?? '/', 'http://x').pathname.slice(1), authorization });
     if (opts.authorization !== undefined && authorization !== opts.authorization) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="cache"', 'content-type': 'text/plain' }).end('unauthorized\n');
+      return;
+    }
+    const path = requests.at(-1)!.path;
+    if (opts.redirectNarsTo !== undefined && path.startsWith('nar/')) {
+      res.writeHead(302, { location: new URL(path, opts.redirectNarsTo).href }).end();
       return;
     }
     files.emit('request', req, res);
