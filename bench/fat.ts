@@ -81,7 +81,8 @@ try {
   }
   sh(`find "$1" -exec touch -h -d @${EPOCH} {} +`, small);
   const rows = [await compare('usr-lib', big), await compare('small-files', small)];
-  console.log(`BENCH-JSON ${JSON.stringify({ bench: 'fat', rows })}`);
+  const [lib, many] = rows;
+  console.log(`BENCH-JSON ${JSON.stringify({ bench: 'fat', ratioUsrLib: lib!['ratioToMkfsMcopy'], ratioSmallFiles: many!['ratioToMkfsMcopy'], rows })}`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
