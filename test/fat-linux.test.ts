@@ -12,8 +12,8 @@ import type { FatType } from '../core/fat/geometry.ts';
 import { addPath, newDir, walk, type ImageDir } from '../core/image/tree.ts';
 import { binaryToText, textToBinary } from '../core/io/binary-string.ts';
 import { bytesSource } from '../core/io/data-source.ts';
+import { writeSparseFile } from '../node/sparse-file.ts';
 import { bootKernel, buildInitramfs, debianKernel } from './helpers/boot.ts';
-import { writeSparse } from './helpers/fat-tools.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nix-imager-fatlinux-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -68,7 +68,7 @@ for (const fatType of [16, 32] as FatType[]) {
     const initrd = buildInitramfs(kernel, { extraModules: ['vfat', 'nls_cp437', 'nls_ascii', 'nls_utf8'], init: LIST });
     const root = tree();
     const image = join(tmp, `linux-${fatType}.img`);
-    await writeSparse(fatImage(root, { mtime: 1700000000, size: 40 * 1024 * 1024, fatType, label: 'LINUX' }), image);
+    await writeSparseFile(fatImage(root, { mtime: 1700000000, size: 40 * 1024 * 1024, fatType, label: 'LINUX' }), image);
     const serial = Buffer.from(await bootKernel(kernel.vmlinuz, initrd, '', 150, image), 'latin1').toString('utf8');
     const listing = /LISTING-BEGIN\r?\n([\s\S]*?)LISTING-END/.exec(serial);
     assert.ok(listing, `no listing on the serial console:\n${serial.slice(-3000)}`);
