@@ -1,5 +1,6 @@
 import type { ImageDir } from '../image/tree.ts';
 import { Batcher } from '../io/batcher.ts';
+import { readAhead } from '../io/read-ahead.ts';
 import { textToBinary, binaryToBytes } from '../io/binary-string.ts';
 import type { ByteRange, SparseChunk, SparseSource } from '../io/sparse.ts';
 import { crc32cUpdate } from '../primitives/crc32c.ts';
@@ -301,8 +302,9 @@ class Ext4Image implements SparseSource {
       out.zeros((to - pos) * BLOCK);
       pos = to;
     };
-    for (const p of this.plan.layout.placed) {
-      const content = this.contentOf(p);
+    const plainData = (p: Placed) => (p.node?.kind === 'file' && !isSparseData(p.node.data) ? p.node.data : undefined);
+    for (const { item: p, data } of readAhead(this.plan.layout.placed[Symbol.iterator](), plainData)) {
+      const content = this.contentOf(p, data);
       for (const s of this.recordSpans(p)) {
         advance(s.at);
         if (s.zero) out.zeros(s.blocks * BLOCK);
@@ -383,8 +385,11 @@ class Ext4Image implements SparseSource {
     }
   }
 
-  /** What fills an inode's spans: directory blocks, a symlink target, file data, the journal's first block, tree blocks. */
-  private contentOf(p: Placed): { emit(s: Span & { index: number }, out: SparseOut): Promise<void>; finish(): Promise<void> } {
+  /**
+   * What fills an inode's spans: directory blocks, a symlink target, file data (`prefetched` when
+   * read ahead), the journal's first block, tree blocks.
+   */
+  private contentOf(p: Placed, prefetched: Promise<Uint8Array[]> | undefined): { emit(s: Span & { index: number }, out: SparseOut): Promise<void>; finish(): Promise<void> } {
     const seed = inodeSeed(this.fsSeed, p.ino);
     const treeBlocks = p.tree.length > 0 ? extentTree(p.extents, p.tree).blocks.map((b) => {
       new DataView(b.buffer).setUint32(EXTENT_TAIL, crc32cUpdate(seed, b.subarray(0, EXTENT_TAIL)), true);
@@ -403,7 +408,10 @@ class Ext4Image implements SparseSource {
       const block = new Uint8Array(BLOCK);
       block.set(binaryToBytes(node.target));
       logicalBlocks = [block];
-    } else if (node?.kind === 'file') cursor = new ByteCursor(isSparseData(node.data) ? node.data.chunks() : node.data.stream());
+    } else if (node?.kind === 'file') {
+      const data = node.data;
+      cursor = new ByteCursor(prefetched ? (async function* () { yield* await prefetched; })() : isSparseData(data) ? data.chunks() : data.stream());
+    }
     const size = node?.kind === 'file' ? node.data.size : 0;
     return {
       emit: async (s, out) => {
