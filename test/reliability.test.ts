@@ -331,6 +331,11 @@ test('10: an unsupported Compression fails at once, not as a retried download; a
   const { r } = await buildFrom(many, undefined);
   assertFails(r, /could not be substituted/);
   assert.ok(r.stderr.length < 4096, `one bounded line: ${r.stderr.length} characters`);
+  // Any message, however it came to be long (here a config field of 50 000 characters), is cut.
+  const huge = await configDir({ ...craftedConfig(plain), ['x'.repeat(50_000)]: 1 });
+  const cut = await runCli(['build', huge.cfg, '--output', join(huge.dir, 'out.tar'), '--quiet']);
+  assertFails(cut, /config: x+… \(\d+ more characters\)$/);
+  assert.ok(cut.stderr.length < 2100, `bounded: ${cut.stderr.length} characters`);
 });
 
 test('10: a full disk under the NAR cache is blamed on the disk, naming the file, and not retried', async () => {
