@@ -404,3 +404,20 @@ test('12: a NAR cache entry removed while the build uses it is fetched and verif
   }
   assert.ok((await lstat(join(narDir, `${plain.narKey}.nar`))).isFile(), 'the entry is back, verified');
 });
+
+test('9: a signal ends a build that waits for a reader of its FIFO output (no blocking open), within seconds', { timeout: 60_000 }, async () => {
+  const { dir, cfg } = await configDir(craftedConfig(plain));
+  const fifo = join(dir, 'nobody-reads');
+  execFileSync('mkfifo', [fifo]);
+  const child = spawn(process.execPath, [BIN, 'build', cfg, '--output', fifo, '--cache-dir', join(dir, 'cache'), '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((ok) => child.on('close', ok));
+  await sleep(2000);
+  const t = performance.now();
+  child.kill('SIGTERM');
+  const code = await exited;
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /^nix-imager: interrupted$/m);
+  assert.ok(performance.now() - t < 15_000, `ended ${performance.now() - t} ms after the signal`);
+});
