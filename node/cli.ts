@@ -10,7 +10,7 @@ import { progressLine } from './progress-line.ts';
 import { loadCredentials } from './cache-credentials.ts';
 import { secretsOf } from '../core/cache/credentials.ts';
 
-const HELP = `nix-imager — NixOS system tarballs, ISO images and squashfs store images from a Nix binary cache
+const HELP = `nix-imager — NixOS system tarballs, ISO images, disk images and squashfs store images from a Nix binary cache
 
 Usage:
   nix-imager build <config.json> [--output <file>] [options]

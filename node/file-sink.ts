@@ -3,7 +3,7 @@ import { lstat, open, readlink, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { NixImagerError } from '../core/errors.ts';
-import type { ByteSink, SeekableSink } from '../core/io/sink.ts';
+import type { ByteSink, HoleSink, SeekableSink } from '../core/io/sink.ts';
 import { isZeros, type SparseChunk } from '../core/io/sparse.ts';
 
 /** A file could not be created, written or put in place; the message names it. */
@@ -90,9 +90,9 @@ export function tempNameFor(name: string): string {
  */
 const tempBeside = (path: string) => join(dirname(path), tempNameFor(basename(path)));
 
-export async function createFileSink(path: string): Promise<SeekableSink> {
+export async function createFileSink(path: string): Promise<SeekableSink & HoleSink> {
   const file = await openAtomicFile(tempBeside(path), path);
-  return { write: file.write, writeAt: file.writeAt, close: file.commit, abort: file.abort };
+  return { write: file.write, writeAt: file.writeAt, skip: async (n) => file.skip(n), close: file.commit, abort: file.abort };
 }
 
 /** Writes a sparse image to `path` with its Zeros runs as holes, under a temporary name until complete. */

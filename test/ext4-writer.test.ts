@@ -284,6 +284,22 @@ test('a given size: the image has exactly that many bytes, 5% reserved, groups a
   assert.equal(facts.get('Block count'), String(Math.floor(size / 4096)));
   assert.equal(facts.get('Reserved block count'), String(Math.floor((Math.floor(size / 4096) * 5) / 100)));
   assert.equal(facts.get('Inode count'), String(38400), 'one inode per 16 KiB from 512 MiB on');
+  // A last group too small for its superblock copy is left out, as mke2fs leaves it out.
+  const short = join(tmp, 'short-group.img');
+  await writeSparseFile(ext4Image(root, { ...OPTS, size: 128 * 2 ** 20 + 8192 }), short);
+  await e2fsck(short);
+  assert.equal(dumpe2fsFacts(await sh('dumpe2fs', ['-h', short])).get('Block count'), '32768');
+  assert.equal(statSync(short).size, 128 * 2 ** 20 + 8192);
+});
+
+test('auto size with headroom: at least that much is free, and not a MiB more than needed', async () => {
+  const root = newDir(0o755);
+  for (const n of names(3000, 20)) addPath(root, `d/${n}`, file(n));
+  const headroom = 16 << 20;
+  const img = await writeImage(root, { headroom });
+  await e2fsck(img);
+  const free = Number(dumpe2fsFacts(await sh('dumpe2fs', ['-h', img])).get('Free blocks')) * 4096;
+  assert.ok(free >= headroom && free < headroom + (1 << 20) + 4096 * 64, `${free} bytes free`);
 });
 
 test('too small a size is refused before any output, saying how many bytes are needed; that many work', async () => {

@@ -115,6 +115,15 @@ test('a 64 GiB FAT32 volume with a 100 MB file streams in bounded memory (FATs i
   await judgeFat(root, { mtime: EPOCH, size: 64 * 1024 * MiB, label: 'BIG' }, fresh('judge'));
 });
 
+test('FAT32 with 512-byte clusters and a 40 MB file: a chain of 80 000 clusters, its FAT streamed in several pieces', async () => {
+  const root = newDir();
+  add(root, 'EFI/nixos/initrd.efi', pattern(40 * 1e6, 9));
+  add(root, 'EFI/nixos/after.txt', pattern(1000, 10));
+  const { image, summary } = await judgeFat(root, { mtime: EPOCH, size: 64 * MiB, fatType: 32, label: 'ESP' }, fresh('judge'));
+  assert.equal(bootSectorFields(readFileSync(image).subarray(0, 512)).sectorsPerCluster, 1);
+  assert.match(summary, / (7813[0-9]|781[4-9][0-9])\/\d+ clusters$/);
+});
+
 test('automatic size: contents plus slack as iso-image.nix sizes efi.img, grown until the tree fits', async () => {
   const root = newDir();
   add(root, 'EFI/BOOT/BOOTX64.EFI', pattern(5 * MiB + 3, 1));
@@ -170,6 +179,11 @@ test('deterministic: the same tree and options give the same bytes, and the volu
   };
   assert.notEqual(await id(opts), await id({ ...opts, label: 'B' }));
   assert.equal(await id({ ...opts, volumeId: 0x12345678 }), '78563412');
+  // A partition's first LBA goes into the boot sector's hidden-sectors field, as mkfs.fat does on a partition.
+  const esp = join(fresh('hidden'), 'esp.img');
+  await writeSparse(fatImage(hardTree(), { ...opts, hiddenSectors: 2048 }), esp);
+  assert.equal(readFileSync(esp).readUInt32LE(28), 2048);
+  assertFsckClean(esp);
 });
 
 test('timestamps: every entry carries mtime (UTC, 2-second steps); times before 1980 are pinned to 1980-01-01', async () => {

@@ -100,15 +100,18 @@ interface Misfit {
   reached?: number;
 }
 
-/** Lays the tree out on `blocks` blocks, with `spareInodes` beyond what it needs when auto-sized. */
-function tryPlan(inp: Inputs, blocks: number, spareInodes: number | undefined): Plan | Misfit {
-  const inodes = inodeCount(blocks, inp.needed + (spareInodes ?? 0), inp.opts, spareInodes !== undefined);
-  if (inodes < inp.needed) return { problem: `the tree needs ${inp.needed} inodes, the file system has ${inodes}` };
-  const geo = geometry(blocks, inodes);
+/**
+ * Lays the tree out on `blocks` blocks leaving `room` of them free; when auto-sized, with
+ * `spareInodes` beyond what the tree needs.
+ */
+function tryPlan(inp: Inputs, blocks: number, room: number, spareInodes: number | undefined): Plan | Misfit {
+  const inodesFor = (b: number) => inodeCount(b, inp.needed + (spareInodes ?? 0), inp.opts, spareInodes !== undefined);
+  const geo = geometry(blocks, inodesFor);
   if (typeof geo === 'string') return { problem: geo };
+  if (inodesFor(geo.blocks) < inp.needed) return { problem: `the tree needs ${inp.needed} inodes, the file system has ${inodesFor(geo.blocks)}` };
   const journalBlocks = defaultJournalBlocks(geo.blocks);
   const layout = layOut(inp.root, geo, journalBlocks, inp.seedWords, inp.shapes);
-  if (layout.end > geo.blocks) return { problem: `the contents need ${layout.end - geo.blocks} more blocks`, reached: layout.end };
+  if (layout.end + room > geo.blocks) return { problem: `the contents need ${layout.end + room - geo.blocks} more blocks`, reached: layout.end + room };
   return { geo, journalBlocks, layout };
 }
 
@@ -120,11 +123,11 @@ function smallestPlan(inp: Inputs, headroom: number): Plan {
   const spareInodes = Math.ceil(headroom / (inp.opts.inodeRatio ?? 16384));
   let blocks = MIN_BLOCKS;
   for (let attempt = 0; attempt < 64; attempt++) {
-    const plan = tryPlan(inp, Math.ceil((blocks + room) / MIB_BLOCKS) * MIB_BLOCKS, spareInodes);
+    const plan = tryPlan(inp, Math.ceil(blocks / MIB_BLOCKS) * MIB_BLOCKS, room, spareInodes);
     if (isPlan(plan)) return plan;
     // Grow to where the contents reached (the metadata of that size may push them further: then
     // again), approaching the least size from below; by a group when inodes were the problem.
-    blocks = plan.reached === undefined ? blocks + 32768 : Math.max(blocks + MIB_BLOCKS, plan.reached - room);
+    blocks = plan.reached === undefined ? blocks + 32768 : Math.max(blocks + MIB_BLOCKS, plan.reached);
   }
   throw new Ext4Error('no file system size was found for the tree');
 }
@@ -163,7 +166,7 @@ export function ext4Image(root: ImageDir, opts: Ext4Options): SparseSource {
   } else {
     size = opts.size;
     const blocks = Math.floor(size / BLOCK);
-    const tried = blocks < MIN_BLOCKS ? { problem: `it is under the ${MIN_BLOCKS * BLOCK}-byte minimum` } : tryPlan(inp, blocks, undefined);
+    const tried = blocks < MIN_BLOCKS ? { problem: `it is under the ${MIN_BLOCKS * BLOCK}-byte minimum` } : tryPlan(inp, blocks, 0, undefined);
     if (!isPlan(tried)) {
       const least = smallestPlan(inp, 0).geo.blocks * BLOCK;
       throw new Ext4Error(`a ${size}-byte ext4 file system cannot hold this tree (${tried.problem}): at least ${least} bytes are needed`);

@@ -19,6 +19,7 @@ import { writeFormat } from './write-format.ts';
 import type { ProgressListener } from './progress.ts';
 import { lookupStoreNode } from './store-lookup.ts';
 import { efiImageNode, planLiveIso } from './toplevel-iso.ts';
+import { addInstalledSystem, closureDatabase, espTree, planDiskImage } from './toplevel-disk.ts';
 
 export interface BuildOptions {
   signal?: AbortSignal;
@@ -69,7 +70,7 @@ export interface BuildPlan {
   squashfsClosure: string[];
 }
 
-function resolveSettings(config: BuildConfig, fetch: Fetch, verify: Ed25519Verify | undefined, signal: AbortSignal | undefined, http: CacheRequestOptions = {}) {
+export function resolveSettings(config: BuildConfig, fetch: Fetch, verify: Ed25519Verify | undefined, signal: AbortSignal | undefined, http: CacheRequestOptions = {}) {
   return {
     caches: config.substituters.map((url) => new BinaryCache(url, fetch, http)),
     opts: { trustedKeys: config.trustedPublicKeys.map(parsePublicKey), requireSigs: config.requireSigs, verify, signal },
@@ -85,7 +86,9 @@ export interface PlanOptions extends Pick<BuildOptions, 'signal' | 'onProgress' 
 export async function planBuild(config: BuildConfig, fetch: Fetch, opts: PlanOptions = {}): Promise<BuildPlan> {
   const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.verify, opts.signal, opts.http);
   const imageRoots = config.storeContents.map((s) => s.object);
-  const squashfsRoots = config.iso?.squashfsContents ?? [];
+  // A live ISO's toplevel goes into its squashfs (the boot files are found in its closure later).
+  const liveRoots = config.format === 'iso' && config.toplevel !== null ? [config.toplevel] : [];
+  const squashfsRoots = [...new Set([...liveRoots, ...(config.iso?.squashfsContents ?? [])])];
   const resolved = await resolvePaths([...imageRoots, ...squashfsRoots], caches, {
     ...resolveOpts,
     closure: true,
@@ -107,10 +110,12 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   const storeDir = DEFAULT_STORE_DIR;
   const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, platform.ed25519Verify, signal, opts.http);
   const narOptions = { signal, sha256: platform.sha256, codecs: platform.codecs };
-  const live = given.toplevel !== null && given.format === 'iso' ? await planLiveIso(given, { caches, resolveOpts, narCache: platform.narCache, narOptions }) : undefined;
-  const config = live?.config ?? given;
+  const sources = { caches, resolveOpts, narCache: platform.narCache, narOptions };
+  const live = given.toplevel !== null && given.format === 'iso' ? await planLiveIso(given, sources) : undefined;
+  const disk = given.toplevel !== null && given.format === 'disk' ? await planDiskImage(given, sources) : undefined;
+  const config = live?.config ?? disk?.config ?? given;
   // A plan made before the toplevel was read does not know its closure.
-  const plan = (live ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, { ...opts, verify: platform.ed25519Verify }));
+  const plan = (live || disk ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, { ...opts, verify: platform.ed25519Verify }));
   const { imageClosure, squashfsClosure } = plan;
   // The caller's plan stays as it was: paths met on the way are added to this build's copy.
   const resolved = new Map(plan.resolved);
@@ -151,9 +156,15 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   for (const s of config.storeContents) if (s.symlink !== null) addPath(root, textToBinary(s.symlink), { kind: 'symlink', target: textToBinary(s.object) });
   const registration = registrationText(imageClosure.map((p) => registrationEntry(resolved.get(p)!)));
   let tree: ImageDir = root;
+  let esp: ImageDir | undefined;
   if (config.format === 'squashfs') {
     tree = newDir(0o755);
     await addStore(tree, imageClosure, '', storeRoot, registration);
+  } else if (disk !== undefined) {
+    if (platform.sqlite === undefined) throw new Error('this platform has no SQLite for the Nix database of a disk image');
+    await addStorePaths(root, imageClosure, storeDir.slice(1), storeRoot);
+    addInstalledSystem(root, config.toplevel!, await closureDatabase(imageClosure, resolved, platform.sqlite, config.sourceDateEpoch));
+    esp = await espTree(disk.esp, (path) => lookupStoreNode(path, storeDir, storeRoot));
   } else if (imageClosure.length > 0) {
     await addStore(root, imageClosure, storeDir.slice(1), storeRoot, registration);
   }
@@ -166,6 +177,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
     signal,
     onProgress,
     isohybridMbr: mbr?.kind === 'file' ? await readAll(mbr.data) : undefined,
+    esp,
     squashfs:
       squashfsClosure.length > 0
         ? async () => {
@@ -228,13 +240,18 @@ function registrationEntry(r: ResolvedPath) {
   return { path: r.info.storePath, narHash: r.info.narHash, narSize: r.info.narSize, references: r.info.references };
 }
 
-/** Each store path under `prefix` by its base name, plus nix-path-registration (0444) at the image root. */
-async function addStore(root: ImageDir, closure: string[], prefix: string, storeRoot: (p: string) => Promise<ImageNode>, registration: string): Promise<void> {
+/** Each store path under `prefix` by its base name. */
+async function addStorePaths(root: ImageDir, closure: string[], prefix: string, storeRoot: (p: string) => Promise<ImageNode>): Promise<void> {
   if (prefix !== '') addPath(root, prefix, newDir(0o755));
   for (const p of closure) {
     const base = p.slice(p.lastIndexOf('/') + 1);
     addPath(root, prefix === '' ? base : `${prefix}/${base}`, await storeRoot(p));
   }
+}
+
+/** Each store path under `prefix` by its base name, plus nix-path-registration (0444) at the image root. */
+async function addStore(root: ImageDir, closure: string[], prefix: string, storeRoot: (p: string) => Promise<ImageNode>, registration: string): Promise<void> {
+  await addStorePaths(root, closure, prefix, storeRoot);
   addPath(root, 'nix-path-registration', { kind: 'file', mode: 0o444, data: bytesSource(new TextEncoder().encode(registration)) });
 }
 

@@ -27,7 +27,7 @@ export interface LiveIso {
   notes: string[];
 }
 
-interface Sources {
+export interface Sources {
   caches: BinaryCache[];
   resolveOpts: ResolveOptions;
   narCache: NarCache;
@@ -142,12 +142,12 @@ function isoOptions(iso: IsoConfig, s: LiveSystem, syslinux: Syslinux | undefine
   };
 }
 
-interface StoreReader {
+export interface StoreReader {
   /** A lookup that reads only `paths` (fetching their NARs): anything else reads as missing. */
   lookupIn(paths: string[]): (fullPath: string) => Promise<ImageNode | undefined>;
 }
 
-function storeReader(closure: Map<string, ResolvedPath>, sources: Sources): StoreReader {
+export function storeReader(closure: Map<string, ResolvedPath>, sources: Sources): StoreReader {
   const trees = new Map<string, Promise<ImageNode>>();
   const tree = (p: string): Promise<ImageNode> => {
     let t = trees.get(p);
