@@ -101,7 +101,8 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
     assert.equal(await available(page, 'lxc'), 'true');
     assert.equal(await available(page, 'tarball'), 'true');
     assert.equal(await available(page, 'qcow2'), 'false');
-    assert.match((await page.textContent('.target[data-target="qcow2"] small'))!, parses({ format: 'disk', toplevel: fx.paths.live, diskFormat: 'qcow2' }) ? /root=LABEL=/ : /not in this version/);
+    assert.match((await page.textContent('.target[data-target="qcow2"] small'))!, /root=LABEL=/);
+    assert.match((await page.textContent('.target[data-target="netboot"] small'))!, parses({ format: 'netboot', toplevel: fx.paths.live }) ? /iPXE/ : /not in this version/);
     // The first available target has the focus; Space chooses it.
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'target-iso');
     await page.keyboard.press('Space');
@@ -135,13 +136,21 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
     await page.waitForFunction(() => document.querySelector('#result .done') === null);
   });
 
-  test('a disk system is not offered as a live ISO, with the reason', async () => {
+  test('a disk system: not offered as a live ISO (with the reason); its qcow2 equals the CLI output', async () => {
     const { page } = session;
     await nameSystem(page, fx.paths.disk);
     await page.waitForSelector('.targets', { timeout: BUILD_TIMEOUT });
     assert.equal(await available(page, 'iso'), 'false');
     assert.match((await page.textContent('.target[data-target="iso"] small'))!, /no root=LABEL=/);
     assert.equal(await available(page, 'lxc'), 'true');
+    for (const id of ['raw-efi', 'qcow2', 'vhd', 'vmdk', 'vdi']) assert.equal(await available(page, id), 'true', id);
+    await page.check('#target-qcow2');
+    await page.waitForSelector('#config-status[data-valid="true"]');
+    const got = await pressAndDownload(session);
+    await screenshot(page, 'system-06-qcow2-built');
+    const want = await cliBuild('disk.qcow2', toplevelConfig(fx, fx.paths.disk, 'disk', { diskFormat: 'qcow2', substituters: [fx.cache] }));
+    assert.equal(got.name, parseConfig(toplevelConfig(fx, fx.paths.disk, 'disk', { diskFormat: 'qcow2' })).fileName);
+    assert.ok(got.bytes.equals(want), 'the browser qcow2 differs from the CLI one');
   });
 
   const errorCases: { kind: string; setup: () => [string, string, string]; headline: string; words: RegExp }[] = [
