@@ -80,7 +80,7 @@ test('presets are refused, naming the field, where they do not apply', async () 
     [{ ...toplevelConfig(fx, fx.paths.live, 'iso'), preset: 'lxc' }, /preset: applies to a tarball of a "toplevel"/],
     [presetConfig('docker'), /preset: must be one of "lxc", "proxmox-lxc"/],
     [{ ...presetConfig('lxc'), contents: [{ text: 'x', target: '/sbin/init' }] }, /contents\[0\]\.target: "\/sbin\/init" is where the lxc preset puts \/nix\/store\/[0-9a-z]{32}-nixos-system-plain-24\.05\/init/],
-    [toplevelConfig(fx, fx.paths.plain, 'squashfs'), /toplevel: builds "format": "iso" \(a live ISO\) or "tarball"/],
+    [toplevelConfig(fx, fx.paths.plain, 'squashfs'), /toplevel: builds "format": "iso" \(a live ISO\), "disk" \(a disk image\) or "tarball"/],
   ];
   for (const [i, [cfg, message]] of cases.entries()) {
     const r = await cli(`bad-${i}.tar`, cfg);
