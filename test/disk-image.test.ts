@@ -64,8 +64,9 @@ test('raw: the GPT of make-disk-image efi (nixpkgs GUIDs), judged by sgdisk, sfd
 test('raw: the ESP is clean FAT32 labelled ESP with what systemd-boot-builder.py leaves', async () => {
   const [esp] = await partitions(raw);
   const img = await extract(raw, esp!, join(tmp, 'esp.img'));
-  await sh('fsck.fat', ['-n', img]);
-  assert.match(await sh('file', ['-s', img]).catch(() => 'FAT (32 bit)'), /FAT \(32 bit\)/);
+  const fsck = await sh('fsck.fat', ['-nv', img]);
+  assert.match(fsck, /2 FATs, 32 bit entries/);
+  assert.match(fsck, new RegExp(`${esp!.start} hidden sectors`));
   assert.match(await sh('mlabel', ['-s', '-i', img, '::']), /ESP/);
   const files = (await sh('mdir', ['-/', '-b', '-i', img, '::'])).split('\n').filter((l) => l && !l.endsWith('/')).sort();
   const kernel = `${fx.paths.kernel.slice('/nix/store/'.length)}-bzImage.efi`;
