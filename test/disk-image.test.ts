@@ -159,3 +159,17 @@ test('bad input: one line naming the problem, exit 1, nothing written', async ()
     assert.ok(!existsSync(out), `${name}: nothing written`);
   }
 });
+
+test('diskSize, bootSize and additionalSpace place the partitions as make-disk-image would', async () => {
+  const fixed = await build('fixed.img', { diskSize: 2 ** 30, bootSize: '300MiB' });
+  assert.equal(fixed.r.code, 0, fixed.r.stderr);
+  assert.equal((await stat(fixed.out)).size, 2 ** 30);
+  const [esp, root] = await partitions(fixed.out);
+  assert.deepEqual([esp!.start, esp!.start + esp!.size, root!.start + root!.size], [16384, 300 * 2048, 1023 * 2048]);
+  await rm(fixed.out);
+  // "auto": 100 MiB more additionalSpace gives a disk 100 MiB larger.
+  const more = await build('more.img', { additionalSpace: '612M' });
+  assert.equal(more.r.code, 0, more.r.stderr);
+  assert.equal((await stat(more.out)).size - (await stat(raw)).size, 100 * 2 ** 20);
+  await rm(more.out);
+});
