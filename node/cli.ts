@@ -1,13 +1,14 @@
 import { readFile, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ERROR_HEADLINES, fromErrorData } from '../core/errors.ts';
 import { ConfigError, parseConfig, type BuildConfig } from '../core/pipeline/config.ts';
 import { buildInThread } from './build-in-thread.ts';
+import { substituterUrl } from './build-to-file.ts';
 import { formatBytes } from '../core/io/format-bytes.ts';
 import { progressLine } from './progress-line.ts';
+import { loadCredentials } from './cache-credentials.ts';
+import { secretsOf } from '../core/cache/credentials.ts';
 
 const HELP = `nix-imager — NixOS system tarballs, ISO images, disk images and squashfs store images from a Nix binary cache
 
@@ -23,11 +24,28 @@ appears under its name only when it is complete; on failure nothing is left ther
 Options:
   -o, --output <file>   where to write the image (a directory: the image keeps its default
                         name, e.g. nixos-system-x86_64-linux.tar.xz). Default: that name in
-                        the current directory.
+                        the current directory. "-" is standard output (e.g. | dd); an existing
+                        device or FIFO is written into; a symlink's target file is replaced.
   --cache-dir <dir>     NAR cache (verified, uncompressed NARs keyed by NarHash). Default:
                         $NIX_IMAGER_CACHE, else $XDG_CACHE_HOME/nix-imager, else ~/.cache/nix-imager.
-  --threads <n>         compression workers (default: the config's "threads", 0 = one per core).
+  --threads <n>         compression workers (default: the config's "threads", 0 = one per core;
+                        at most one per core, more would only cost memory).
                         Each holds about 150 MiB at xz -6 (liblzma's 94 MiB and a block in and out).
+  --timeout <s>         seconds to wait for a response's headers, and the window of the body's
+                        rate check (default 30).
+  --min-rate <B/s>      slowest body accepted, in bytes per second averaged over --timeout
+                        (default 1024); a slower or stalled download is retried (3 tries for
+                        a NAR, 5 for a narinfo), then fails naming the store path and URL.
+  --netrc-file <file>   credentials for private caches, as Nix's netrc-file: "machine HOST
+                        login USER password SECRET" (Cachix and Attic: "machine HOST password
+                        TOKEN"), sent as HTTP Basic auth to that host only, never on a redirect
+                        to another. Default: $NIX_IMAGER_NETRC, else /etc/nix/netrc, else
+                        ~/.netrc, when readable.
+  --token <host>=<tok>  a bearer token for the substituter on <host> (repeatable; takes
+                        precedence over netrc). $NIX_IMAGER_TOKEN_<HOST> does the same and keeps
+                        the token out of the process list: the host upper-case, every other
+                        character "_" (cache.example.com: $NIX_IMAGER_TOKEN_CACHE_EXAMPLE_COM).
+                        A cache that answers 401 or 403 fails the build at once, naming it.
   -q, --quiet           no progress line.
   -h, --help            this text.  --version: the version.
 
@@ -39,11 +57,22 @@ Config (JSON; relative paths are relative to the config file):
   requireSigs         refuse paths not signed by a trusted key (default true)
                       Building a config you did not write trusts its author: its substituters,
                       trustedPublicKeys and requireSigs decide what goes into the image.
+  toplevel            a NixOS system's toplevel store path (config.system.build.toplevel):
+                      with "iso", its live ISO (boot menus, kernel and initrd from it); with
+                      "tarball", its closure in make-system-tarball's layout, shaped by "preset"
+  preset              with "toplevel" and "tarball": the container tarball of nixpkgs' module
+                        "lxc"          LXC/Incus (lxc-container.nix): /sbin/init -> <toplevel>/init,
+                                       /etc/os-release, empty /proc /sys /dev
+                        "proxmox-lxc"  Proxmox VE CT template (proxmox-lxc.nix): /sbin/init,
+                                       empty /root and /etc/systemd/network
+                      without a preset: the plain system tarball (closure + nix-path-registration)
   storeContents       [{ "object": "/nix/store/…", "symlink": "/run/current-system" | "none" }]
                       their closure goes under /nix/store, with /nix-path-registration
                       (for nix-store --load-db) and the symlinks
   contents            [{ "source": "/nix/store/…/file" | "./local-file", "target": "/abs/path" },
-                       { "text": "…", "target": "/abs/path" }]   copied like cp -a; text is 0444
+                       { "text": "…", "target": "/abs/path" }]   copied like cp -a; text is 0444.
+                      A local source may be any path the user running the build can read:
+                      read a config from elsewhere before building it.
   compression         "xz" (tarball default) | "gzip" | "zstd" | "none" (iso/squashfs default)
   xzPreset            0-9 (default 6)          xzBlockSize  bytes per xz block (default 24 MiB)
   threads             compression workers, 0 = one per core (default 0)
@@ -61,17 +90,24 @@ and what failed); 2 for a usage error.
 
 class UsageError extends Error {}
 
-export function defaultCacheDir(): string {
-  const base = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
-  return join(base, 'nix-imager');
+
+function httpHosts(substituters: string[]): string[] {
+  return substituters.flatMap((s) => (/^https?:/i.test(s) ? [new URL(s).hostname] : []));
 }
 
-/** A substituter as written in a config: a URL, or a path relative to the config's directory. */
-export function substituterUrl(s: string, configDir: string): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(s)) return s;
-  return pathToFileURL(resolve(configDir, s)).href;
+/** Every secret the build was given: no line this process prints may hold one. */
+const secrets: string[] = [];
+
+function scrubbed(line: string): string {
+  return secrets.reduce((l, s) => l.split(s).join('…'), line);
 }
 
+function positiveNumber(given: string | undefined, flag: string, fallback: number): number {
+  if (given === undefined) return fallback;
+  const n = Number(given);
+  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`${flag} takes a positive number`);
+  return n;
+}
 
 async function version(): Promise<string> {
   const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -80,6 +116,7 @@ async function version(): Promise<string> {
 
 async function outputPath(given: string | undefined, config: BuildConfig): Promise<string> {
   if (given === undefined) return resolve(config.fileName);
+  if (given === '-') return given;
   const st = await stat(given).catch(() => null);
   return st?.isDirectory() ? join(resolve(given), config.fileName) : resolve(given);
 }
@@ -92,6 +129,10 @@ async function runBuild(args: string[]): Promise<void> {
       output: { type: 'string', short: 'o' },
       'cache-dir': { type: 'string' },
       threads: { type: 'string' },
+      timeout: { type: 'string' },
+      'min-rate': { type: 'string' },
+      'netrc-file': { type: 'string' },
+      token: { type: 'string', multiple: true },
       quiet: { type: 'boolean', short: 'q' },
     },
   });
@@ -99,20 +140,28 @@ async function runBuild(args: string[]): Promise<void> {
   const configPath = resolve(positionals[0]!);
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(configPath, 'utf8'));
+    // fatal: bytes that are not UTF-8 would otherwise become U+FFFD in file names, silently.
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(configPath)));
   } catch (e) {
     throw new ConfigError('(file)', `cannot read config ${configPath}: ${(e as Error).message}`);
   }
-  const config = parseConfig(json);
   const configDir = dirname(configPath);
-  config.substituters = config.substituters.map((s) => substituterUrl(s, configDir));
+  // Parsed here too, to fail before the build thread starts and to name the output.
+  const config = parseConfig(json, { resolveSubstituter: (s) => substituterUrl(s, configDir) });
+  let threads: number | undefined;
   if (values.threads !== undefined) {
-    const n = Number(values.threads);
-    if (!Number.isInteger(n) || n < 0) throw new UsageError('--threads takes a whole number (0 = one per core)');
-    config.threads = n;
+    threads = Number(values.threads);
+    if (!Number.isInteger(threads) || threads < 0) throw new UsageError('--threads takes a whole number (0 = one per core)');
   }
+  const credentials = await loadCredentials({ netrcFile: values['netrc-file'], tokens: values.token ?? [], hosts: httpHosts(config.substituters), env: process.env });
+  secrets.push(...secretsOf(credentials));
+  const http = {
+    timeoutMs: positiveNumber(values.timeout, '--timeout', 30) * 1000,
+    minBytesPerSecond: positiveNumber(values['min-rate'], '--min-rate', 1024),
+    credentials,
+  };
   const output = await outputPath(values.output, config);
-  const cacheDir = resolve(values['cache-dir'] ?? process.env['NIX_IMAGER_CACHE'] ?? defaultCacheDir());
+  const cacheDir = values['cache-dir'] === undefined ? undefined : resolve(values['cache-dir']);
   const progress = !values.quiet && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
   const abort = new AbortController();
   const onSignal = () => abort.abort();
@@ -120,13 +169,13 @@ async function runBuild(args: string[]): Promise<void> {
   process.once('SIGTERM', onSignal);
   const started = Date.now();
   try {
-    const summary = await buildInThread({ config, output, configDir, cacheDir, progress: progress !== undefined }, progress?.update, abort.signal);
+    const summary = await buildInThread({ json, output, configDir, cacheDir, threads, http, progress: progress !== undefined }, progress?.update, abort.signal);
     progress?.clear();
     for (const note of summary.notes) process.stderr.write(`nix-imager: note: ${note}\n`);
     if (!values.quiet) {
       const secs = (Date.now() - started) / 1000;
       process.stderr.write(
-        `nix-imager: wrote ${output} (${formatBytes(summary.bytes)}; ${summary.storePaths} store paths, ${formatBytes(summary.narBytes)} unpacked) in ${secs.toFixed(1)} s\n`,
+        `nix-imager: wrote ${output === '-' ? 'standard output' : output} (${formatBytes(summary.bytes)}; ${summary.storePaths} store paths, ${formatBytes(summary.narBytes)} unpacked) in ${secs.toFixed(1)} s\n`,
       );
     }
   } finally {
@@ -163,7 +212,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`nix-imager: ${usage ? (e as Error).message : failureLine(e)}\n`);
+    process.stderr.write(scrubbed(`nix-imager: ${usage ? (e as Error).message : failureLine(e)}\n`));
     if (usage) process.stderr.write(`Try 'nix-imager --help'.\n`);
     return usage ? 2 : 1;
   }

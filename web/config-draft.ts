@@ -25,7 +25,11 @@ export interface IsoJson {
 }
 
 export interface ConfigJson {
-  format: 'tarball' | 'iso' | 'squashfs';
+  /** The form edits the first three; the toplevel targets (web/targets.ts) may name others. */
+  format: 'tarball' | 'iso' | 'squashfs' | 'disk' | 'netboot';
+  toplevel?: string;
+  preset?: string;
+  diskFormat?: string;
   substituters?: string[];
   trustedPublicKeys?: string[];
   requireSigs?: boolean;

@@ -1,6 +1,7 @@
 import { DEFAULT_STORE_DIR, parseStorePath, storePathOf } from '../nix/store-path.ts';
 import { CACHE_NIXOS_ORG_KEY, parsePublicKey } from '../nix/signature.ts';
 import { NixImagerError } from '../errors.ts';
+import { presetLayout, TARBALL_PRESETS, type TarballPreset } from '../nixos/tarball-presets.ts';
 
 /**
  * The build configuration, mirroring the NixOS options of make-system-tarball / iso-image /
@@ -76,10 +77,20 @@ export interface BuildConfig {
   sourceDateEpoch: number;
   iso: IsoConfig | null;
   disk: DiskConfig | null;
-  /** A NixOS system's toplevel store path: the image is built for it (a live ISO or a disk image), see core/pipeline/toplevel-iso.ts and toplevel-disk.ts. */
+  /**
+   * A NixOS system's toplevel store path: the image is built for it. An ISO is its live ISO (see
+   * core/pipeline/toplevel-iso.ts), a disk its disk image (toplevel-disk.ts); a tarball holds its
+   * closure, laid out as `preset` says.
+   */
   toplevel: string | null;
+  /** With a toplevel tarball: the container layout of nixpkgs' module for it (core/nixos/tarball-presets.ts). */
+  preset: TarballPreset | null;
+  /** Empty directories of the image (a preset's mount points). */
+  directories: string[];
   /** Base name make-system-tarball / iso-image would give the output. */
   fileName: string;
+  /** The system the config names (`"system"`), which a toplevel must be built for; null when not given. */
+  system: string | null;
 }
 
 export class ConfigError extends NixImagerError {
@@ -168,6 +179,15 @@ function imagePath(v: string | undefined, field: string): string {
   return '/' + parts.join('/');
 }
 
+/** A file name, not a path: it is joined to the output directory, so "/" or ".." would choose where the image lands. */
+function fileName(v: string | undefined, field: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (v === '' || v === '.' || v === '..' || v.includes('/') || v.includes('\0')) {
+    throw new ConfigError(field, `${JSON.stringify(v)} must be a file name, without "/" (and not "." or "..")`);
+  }
+  return v;
+}
+
 function contentSource(o: Obj, field: string, storeDir: string): ContentSource {
   const source = str(o, 'source', `${field}.source`);
   const text = str(o, 'text', `${field}.text`);
@@ -187,7 +207,7 @@ function contentSource(o: Obj, field: string, storeDir: string): ContentSource {
 
 const TOP_KEYS = [
   'format', 'substituters', 'trustedPublicKeys', 'requireSigs', 'storeContents', 'contents', 'compression',
-  'xzPreset', 'xzBlockSize', 'threads', 'squashfsCompression', 'squashfsBlockSize', 'sourceDateEpoch', 'iso', 'fileName', 'system', 'toplevel',
+  'xzPreset', 'xzBlockSize', 'threads', 'squashfsCompression', 'squashfsBlockSize', 'sourceDateEpoch', 'iso', 'fileName', 'system', 'toplevel', 'preset',
   'diskSize', 'additionalSpace', 'bootSize', 'diskFormat', 'bootTimeout',
 ] as const;
 const DISK_KEYS = ['diskSize', 'additionalSpace', 'bootSize', 'diskFormat', 'bootTimeout'] as const;
@@ -202,14 +222,32 @@ const COMPRESSIONS = ['none', 'gzip', 'xz', 'zstd'] as const;
 const SQUASHFS_CODECS = ['zstd', 'xz', 'gzip'] as const;
 const EXTENSION: Record<Compression, string> = { none: '', gzip: '.gz', xz: '.xz', zstd: '.zst' };
 
-export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConfig {
+export interface ParseConfigOptions {
+  storeDir?: string;
+  /**
+   * Makes a substituter as written into the URL to fetch from: the CLI resolves relative paths
+   * against the config file's directory, the page against its own URL. Default: as written.
+   */
+  resolveSubstituter?: (substituter: string) => string;
+}
+
+/** Validates untrusted JSON and fills in the defaults; the result is final (nobody rewrites it afterwards). */
+export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildConfig {
+  const storeDir = opts.storeDir ?? DEFAULT_STORE_DIR;
   if (!isObj(json)) throw new ConfigError('(top level)', 'must be a JSON object');
   onlyKeys(json, '', TOP_KEYS);
   const format = oneOf(json, 'format', 'format', ['tarball', 'iso', 'squashfs', 'disk'] as const);
   if (format === undefined) throw new ConfigError('format', 'is required ("tarball", "iso", "squashfs" or "disk")');
 
-  const substituters = stringList(json, 'substituters', 'substituters') ?? ['https://cache.nixos.org'];
-  if (substituters.length === 0) throw new ConfigError('substituters', 'needs at least one binary cache');
+  const written = stringList(json, 'substituters', 'substituters') ?? ['https://cache.nixos.org'];
+  if (written.length === 0) throw new ConfigError('substituters', 'needs at least one binary cache');
+  const substituters = written.map((s, i) => {
+    try {
+      return opts.resolveSubstituter ? opts.resolveSubstituter(s) : s;
+    } catch (e) {
+      throw new ConfigError(`substituters[${i}]`, e instanceof Error ? e.message : String(e));
+    }
+  });
   const trustedPublicKeys = stringList(json, 'trustedPublicKeys', 'trustedPublicKeys') ?? [CACHE_NIXOS_ORG_KEY];
   trustedPublicKeys.forEach((k, i) => {
     try {
@@ -235,19 +273,29 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
     onlyKeys(v, field, ['source', 'text', 'target']);
     return { source: contentSource(v, field, storeDir), target: imagePath(str(v, 'target', `${field}.target`), `${field}.target`) };
   });
+
+  const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? 'zstd';
+  const compression = oneOf(json, 'compression', 'compression', COMPRESSIONS) ?? (format === 'tarball' ? 'xz' : 'none');
+  const givenSystem = fileName(str(json, 'system', 'system'), 'system') ?? null;
+  const system = givenSystem ?? 'x86_64-linux';
+  const top = str(json, 'toplevel', 'toplevel');
+  const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
+  if (toplevel !== null && format === 'squashfs') throw new ConfigError('toplevel', 'builds "format": "iso" (a live ISO), "disk" (a disk image) or "tarball" (a system or container tarball), not "squashfs"');
+  const preset = oneOf(json, 'preset', 'preset', TARBALL_PRESETS) ?? null;
+  if (preset !== null && (toplevel === null || format !== 'tarball')) throw new ConfigError('preset', 'applies to a tarball of a "toplevel" ("format": "tarball" with "toplevel" set)');
   const seen = new Map<string, number>();
   contents.forEach((c, i) => {
     const j = seen.get(c.target);
     if (j !== undefined) throw new ConfigError(`contents[${i}].target`, `${JSON.stringify(c.target)} is also the target of contents[${j}]`);
     seen.set(c.target, i);
   });
-
-  const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? 'zstd';
-  const compression = oneOf(json, 'compression', 'compression', COMPRESSIONS) ?? (format === 'tarball' ? 'xz' : 'none');
-  const system = str(json, 'system', 'system') ?? 'x86_64-linux';
-  const top = str(json, 'toplevel', 'toplevel');
-  const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
-  if (toplevel !== null && format !== 'iso' && format !== 'disk') throw new ConfigError('toplevel', `builds "format": "iso" (a live ISO) or "disk", not ${JSON.stringify(format)}`);
+  const system_ = toplevel !== null && format === 'tarball' ? systemTarball(toplevel, preset) : { storeContents: [], contents: [], directories: [] };
+  for (const c of system_.contents) {
+    const j = seen.get(c.target);
+    if (j !== undefined) throw new ConfigError(`contents[${j}].target`, `${JSON.stringify(c.target)} is where the ${preset} preset puts ${c.source.path}`);
+  }
+  storeContents.unshift(...system_.storeContents);
+  contents.push(...system_.contents);
   if (format === 'disk' && toplevel === null) throw new ConfigError('toplevel', 'is required for "format": "disk" (the NixOS system the disk boots)');
   if (format !== 'disk') for (const k of DISK_KEYS) if (json[k] !== undefined) throw new ConfigError(k, 'only applies to "format": "disk"');
   const disk = format === 'disk' ? parseDisk(json) : null;
@@ -274,7 +322,22 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
     iso,
     disk,
     toplevel,
-    fileName: (str(json, 'fileName', 'fileName') ?? defaultName) + EXTENSION[compression],
+    preset,
+    directories: system_.directories,
+    fileName: (fileName(str(json, 'fileName', 'fileName'), 'fileName') ?? defaultName) + EXTENSION[compression],
+    system: givenSystem,
+  };
+}
+
+type StoreFileContent = Content & { source: { kind: 'store' } };
+
+/** make-system-tarball's arguments for a toplevel: its closure, and the files and directories of `preset`. */
+function systemTarball(toplevel: string, preset: TarballPreset | null): { storeContents: StoreContent[]; contents: StoreFileContent[]; directories: string[] } {
+  const layout = preset === null ? { files: [], directories: [] } : presetLayout(preset);
+  return {
+    storeContents: [{ object: toplevel, symlink: null }],
+    contents: layout.files.map((f): StoreFileContent => ({ source: { kind: 'store', path: `${toplevel}/${f.from}` }, target: f.target })),
+    directories: layout.directories,
   };
 }
 
@@ -333,7 +396,7 @@ function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, sys
   }
   const squashfsContents = stringList(o, 'squashfsContents', 'iso.squashfsContents') ?? [];
   return {
-    isoName: str(o, 'isoName', 'iso.isoName') ?? `nixos-${system}.iso`,
+    isoName: fileName(str(o, 'isoName', 'iso.isoName'), 'iso.isoName') ?? `nixos-${system}.iso`,
     volumeID: str(o, 'volumeID', 'iso.volumeID') ?? (fromToplevel ? null : 'NIXOS_ISO'),
     appID: str(o, 'appID', 'iso.appID') ?? 'nixos',
     publisher: str(o, 'publisher', 'iso.publisher') ?? 'nixos',

@@ -45,6 +45,9 @@ export async function planLiveIso(config: BuildConfig, sources: Sources): Promis
   const closure = await resolvePaths([top], sources.caches, { ...sources.resolveOpts, closure: true });
   const store = storeReader(closure, sources);
   const t = await readToplevel(top, store.lookupIn([top]));
+  if (config.system !== null && config.system !== t.system) {
+    throw new ToplevelError(top, `is built for ${t.system}, but the config's "system" says ${config.system}`);
+  }
   const system = liveSystem(t, iso.volumeID ?? undefined);
   for (const [what, file] of [['kernel', system.kernel], ['initrd', system.initrd]] as const) {
     if (!closure.has(storePathOf(file).storePath)) throw new ToplevelError(top, `its ${what} ${file} is not in its closure`);

@@ -112,7 +112,7 @@ export async function writeFormat(config: BuildConfig, tree: ImageDir, sink: Byt
         sourceDateEpoch: config.sourceDateEpoch,
         ...(iso.bootImage !== null ? { bootImage: iso.bootImage } : {}),
         ...(iso.efiBootImage !== null ? { efiBootImage: iso.efiBootImage } : {}),
-        ...(ctx.isohybridMbr ? { isohybridMbr: ctx.isohybridMbr } : {}),
+        ...(ctx.isohybridMbr ? { isohybridMbr: ctx.isohybridMbr } : { efiPartitionTable: iso.usbBootable }),
       };
       return pump(counted(compress(counted(isoStream(tree, opts), 'write', 0, ctx)), 'compress', 0, ctx), sink);
     }
