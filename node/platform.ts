@@ -8,6 +8,7 @@ import type { Sha256 } from '../core/primitives/sha256.ts';
 import type { Platform } from '../core/platform.ts';
 import { fetchWithFiles } from './file-fetch.ts';
 import { createFileSink } from './file-sink.ts';
+import { nodeSqlite } from './sqlite-wasm.ts';
 import { openRandomAccess } from './fs-random-access.ts';
 import { nodeFromDisk } from './fs-tree.ts';
 import { narCacheDir } from './nar-cache-dir.ts';
@@ -49,11 +50,13 @@ export function createNodePlatform(opts: NodePlatformOptions): Platform {
   return {
     fetch: fetchWithFiles,
     narCache: narCacheDir(join(opts.cacheDir, 'nar')),
+    sqlite: nodeSqlite,
     sha256: nodeSha256,
     ed25519Verify: nodeEd25519Verify,
     codecs: nodeCodecs,
     codecPool() {
-      pool ??= createNodeCodecPool(opts.threads === 0 ? availableParallelism() : opts.threads);
+      // More workers than cores compress no faster, and each holds ~150 MiB at xz -6.
+      pool ??= createNodeCodecPool(Math.min(opts.threads || availableParallelism(), availableParallelism()));
       return pool;
     },
     async localNode(path) {

@@ -1,10 +1,51 @@
-import type { ConfigJson, ContentJson } from '../core/pipeline/config-schema.ts';
-
 /**
- * The config as the CLI reads it: plain JSON the form edits, the URL fragment carries and Export
- * writes. Its type derives from core/pipeline/config-schema.ts; parseConfig validates it and fills defaults.
+ * The config as the CLI reads it (node/cli.ts HELP): plain JSON the form edits, the URL fragment
+ * carries and Export writes. core/pipeline/config.ts parseConfig validates it and fills defaults.
  */
-export type { ConfigJson, ContentJson, IsoJson, StoreContentJson } from '../core/pipeline/config-schema.ts';
+export interface StoreContentJson {
+  object: string;
+  symlink?: string;
+}
+
+export type ContentJson = { source: string; target: string } | { text: string; target: string };
+
+export interface IsoJson {
+  isoName?: string;
+  volumeID?: string;
+  appID?: string;
+  publisher?: string;
+  bootable?: boolean;
+  bootImage?: string;
+  efiBootable?: boolean;
+  efiBootImage?: string;
+  usbBootable?: boolean;
+  isohybridMbrImage?: string;
+  squashfsContents?: string[];
+  squashfsCompression?: string;
+}
+
+export interface ConfigJson {
+  /** The form edits the first three; the toplevel targets (web/targets.ts) may name others. */
+  format: 'tarball' | 'iso' | 'squashfs' | 'disk' | 'netboot';
+  toplevel?: string;
+  preset?: string;
+  diskFormat?: string;
+  substituters?: string[];
+  trustedPublicKeys?: string[];
+  requireSigs?: boolean;
+  storeContents?: StoreContentJson[];
+  contents?: ContentJson[];
+  compression?: 'none' | 'gzip' | 'xz' | 'zstd';
+  xzPreset?: number;
+  xzBlockSize?: number;
+  threads?: number;
+  squashfsCompression?: string;
+  squashfsBlockSize?: number;
+  sourceDateEpoch?: number;
+  fileName?: string;
+  system?: string;
+  iso?: IsoJson;
+}
 
 /** A content entry's source: a store path, a file dropped into the page (by its name), or typed text. */
 export type ContentKind = 'store' | 'file' | 'text';

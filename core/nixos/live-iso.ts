@@ -26,20 +26,14 @@ const MAX_VOLUME_ID = 32;
 export const rootLabel = (params: readonly string[]): string | undefined =>
   params.findLast((p) => p.startsWith('root=LABEL='))?.slice('root=LABEL='.length);
 
-/** Checks that `t` can boot from an ISO (volume ID from root=LABEL= unless `volumeID` is given); one error naming all that is missing. */
-export function liveSystem(t: Toplevel, volumeID: string | undefined): LiveSystem {
-  const missing: string[] = [];
+/** What booting any system needs from its toplevel; what is missing is added to `missing` (the result is whole only when nothing is). */
+export function bootFacts(t: Toplevel, missing: string[]): BootableSystem & { storePath: string } {
   if (t.kernel === undefined) missing.push('no kernel');
   if (t.initrd === undefined) missing.push('no initrd');
   if (t.init === undefined) missing.push('no init');
-  const id = volumeID ?? rootLabel(t.kernelParams);
-  if (id === undefined) missing.push('no root=LABEL= in its kernel parameters to name the ISO volume by (set iso.volumeID)');
-  else if (id.length === 0 || id.length > MAX_VOLUME_ID) missing.push(`volume ID ${JSON.stringify(id)} is ${id.length} characters; an ISO 9660 volume ID holds 1 to ${MAX_VOLUME_ID}`);
-  else if (!/^[\x21-\x7e]+$/.test(id)) missing.push(`volume ID ${JSON.stringify(id)} has characters an ISO 9660 volume ID cannot hold (printable ASCII without spaces)`);
   const system = t.system ?? 'x86_64-linux';
   const architecture = architectureOf(system);
   if (architecture === undefined) missing.push(`system ${JSON.stringify(system)} has no known boot loader names`);
-  if (missing.length > 0) throw new ToplevelError(t.storePath, `cannot boot from an ISO: ${missing.join('; ')}`);
   return {
     storePath: t.storePath,
     architecture: architecture!,
@@ -47,9 +41,20 @@ export function liveSystem(t: Toplevel, volumeID: string | undefined): LiveSyste
     initrd: t.initrd!,
     init: t.init!,
     kernelParams: t.kernelParams,
-    volumeID: id!,
     label: t.label ?? '',
   };
+}
+
+/** Checks that `t` can boot from an ISO (volume ID from root=LABEL= unless `volumeID` is given); one error naming all that is missing. */
+export function liveSystem(t: Toplevel, volumeID: string | undefined): LiveSystem {
+  const missing: string[] = [];
+  const facts = bootFacts(t, missing);
+  const id = volumeID ?? rootLabel(t.kernelParams);
+  if (id === undefined) missing.push('no root=LABEL= in its kernel parameters to name the ISO volume by (set iso.volumeID)');
+  else if (id.length === 0 || id.length > MAX_VOLUME_ID) missing.push(`volume ID ${JSON.stringify(id)} is ${id.length} characters; an ISO 9660 volume ID holds 1 to ${MAX_VOLUME_ID}`);
+  else if (!/^[\x21-\x7e]+$/.test(id)) missing.push(`volume ID ${JSON.stringify(id)} has characters an ISO 9660 volume ID cannot hold (printable ASCII without spaces)`);
+  if (missing.length > 0) throw new ToplevelError(t.storePath, `cannot boot from an ISO: ${missing.join('; ')}`);
+  return { ...facts, volumeID: id! };
 }
 
 /** Where the ISO keeps the kernel and initrd: /boot/<kernel file name> and /boot/initrd. */
@@ -75,8 +80,11 @@ export function isolinuxCfg(s: LiveSystem, timeoutSeconds: number): string {
 /** A file of the EFI image: copied from the store, or text. */
 export type EfiFile = { path: string; storeFile: string } | { path: string; text: string };
 
+/** What systemd-boot's files need from a system, live or installed. */
+export type BootableSystem = Pick<LiveSystem, 'architecture' | 'kernel' | 'initrd' | 'init' | 'kernelParams' | 'label'>;
+
 /** The EFI image's files: systemd-boot as the removable-media loader, loader.conf, one entry, the kernel and initrd. */
-export function efiImageFiles(s: LiveSystem, systemdBoot: string, timeoutSeconds: number, epoch: number): EfiFile[] {
+export function efiImageFiles(s: BootableSystem, systemdBoot: string, timeoutSeconds: number, epoch: number): EfiFile[] {
   const kernel = `/EFI/nixos/${efiFileName(s.kernel)}`;
   const initrd = `/EFI/nixos/${efiFileName(s.initrd)}`;
   const entry = entryFileName(1);

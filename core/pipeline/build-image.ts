@@ -1,5 +1,5 @@
 import { BinaryCache } from '../cache/binary-cache.ts';
-import type { Fetch } from '../cache/http.ts';
+import type { Fetch, RetryOptions } from '../cache/http.ts';
 import { resolvePaths, type ResolvedPath } from '../cache/resolve.ts';
 import { NarListing, streamedNarTree } from '../image/store-tree.ts';
 import { addPath, newDir, type ImageDir, type ImageNode } from '../image/tree.ts';
@@ -19,6 +19,7 @@ import { writeFormat } from './write-format.ts';
 import type { ProgressListener } from './progress.ts';
 import { lookupStoreNode } from './store-lookup.ts';
 import { efiImageNode, planLiveIso } from './toplevel-iso.ts';
+import { addInstalledSystem, closureDatabase, espTree, planDiskImage } from './toplevel-disk.ts';
 
 export interface BuildOptions {
   signal?: AbortSignal;
@@ -27,7 +28,12 @@ export interface BuildOptions {
   downloads?: number;
   /** A plan from planBuild() for this config, to skip resolving again. */
   plan?: BuildPlan;
+  /** Time limits, retries and credentials for the substituters. */
+  http?: CacheRequestOptions;
 }
+
+/** What every request to a substituter uses; the signal is the build's. */
+export type CacheRequestOptions = Omit<RetryOptions, 'signal' | 'headers'>;
 
 export interface BuildSummary {
   fileName: string;
@@ -64,23 +70,25 @@ export interface BuildPlan {
   squashfsClosure: string[];
 }
 
-function resolveSettings(config: BuildConfig, fetch: Fetch, verify: Ed25519Verify | undefined, signal?: AbortSignal) {
+export function resolveSettings(config: BuildConfig, fetch: Fetch, verify: Ed25519Verify | undefined, signal: AbortSignal | undefined, http: CacheRequestOptions = {}) {
   return {
-    caches: config.substituters.map((url) => new BinaryCache(url, fetch)),
+    caches: config.substituters.map((url) => new BinaryCache(url, fetch, http)),
     opts: { trustedKeys: config.trustedPublicKeys.map(parsePublicKey), requireSigs: config.requireSigs, verify, signal },
   };
 }
 
-export interface PlanOptions extends Pick<BuildOptions, 'signal' | 'onProgress'> {
+export interface PlanOptions extends Pick<BuildOptions, 'signal' | 'onProgress' | 'http'> {
   /** The signature check (default: the portable one; a Platform's ed25519Verify is faster). */
   verify?: Ed25519Verify;
 }
 
 /** Looks up every narinfo the build needs (closures, and the store paths contents come from). */
 export async function planBuild(config: BuildConfig, fetch: Fetch, opts: PlanOptions = {}): Promise<BuildPlan> {
-  const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.verify, opts.signal);
+  const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.verify, opts.signal, opts.http);
   const imageRoots = config.storeContents.map((s) => s.object);
-  const squashfsRoots = config.iso?.squashfsContents ?? [];
+  // A live ISO's toplevel goes into its squashfs (the boot files are found in its closure later).
+  const liveRoots = config.format === 'iso' && config.toplevel !== null ? [config.toplevel] : [];
+  const squashfsRoots = [...new Set([...liveRoots, ...(config.iso?.squashfsContents ?? [])])];
   const resolved = await resolvePaths([...imageRoots, ...squashfsRoots], caches, {
     ...resolveOpts,
     closure: true,
@@ -100,12 +108,14 @@ export async function planBuild(config: BuildConfig, fetch: Fetch, opts: PlanOpt
 async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opts: BuildOptions, scratch: ScratchFile[]): Promise<BuildSummary> {
   const { signal, onProgress } = opts;
   const storeDir = DEFAULT_STORE_DIR;
-  const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, platform.ed25519Verify, signal);
+  const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, platform.ed25519Verify, signal, opts.http);
   const narOptions = { signal, sha256: platform.sha256, codecs: platform.codecs };
-  const live = given.toplevel !== null ? await planLiveIso(given, given.toplevel, { caches, resolveOpts, narCache: platform.narCache, narOptions }) : undefined;
-  const config = live?.config ?? given;
+  const sources = { caches, resolveOpts, narCache: platform.narCache, narOptions };
+  const live = given.toplevel !== null && given.format === 'iso' ? await planLiveIso(given, given.toplevel, sources) : undefined;
+  const disk = given.toplevel !== null && given.format === 'disk' ? await planDiskImage(given, sources) : undefined;
+  const config = live?.config ?? disk?.config ?? given;
   // A plan made before the toplevel was read does not know its closure.
-  const plan = (live ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, { ...opts, verify: platform.ed25519Verify }));
+  const plan = (live || disk ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, { ...opts, verify: platform.ed25519Verify }));
   const { imageClosure, squashfsClosure } = plan;
   // The caller's plan stays as it was: paths met on the way are added to this build's copy.
   const resolved = new Map(plan.resolved);
@@ -135,8 +145,10 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   };
 
   // 3. The image tree, as make-system-tarball.sh / make-iso9660-image.sh lay it out.
+  if (config.format !== 'squashfs') refuseTargetsInClosure(config, imageClosure, storeDir);
   const root = newDir(0o755);
   for (const c of config.contents) addPath(root, textToBinary(c.target), await contentNode(c.source, platform, storeDir, storeRoot));
+  for (const d of config.directories) addPath(root, textToBinary(d), newDir(0o755));
   if (live?.efiImage) {
     const storeFile = (path: string) => contentNode({ kind: 'store', path }, platform, storeDir, storeRoot);
     addPath(root, textToBinary(live.efiImage.target), await efiImageNode(live.efiImage.files, config.sourceDateEpoch, storeFile));
@@ -144,9 +156,15 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   for (const s of config.storeContents) if (s.symlink !== null) addPath(root, textToBinary(s.symlink), { kind: 'symlink', target: textToBinary(s.object) });
   const registration = registrationText(imageClosure.map((p) => registrationEntry(resolved.get(p)!)));
   let tree: ImageDir = root;
+  let esp: ImageDir | undefined;
   if (config.format === 'squashfs') {
     tree = newDir(0o755);
     await addStore(tree, imageClosure, '', storeRoot, registration);
+  } else if (disk !== undefined) {
+    if (platform.sqlite === undefined) throw new Error('this platform has no SQLite for the Nix database of a disk image');
+    await addStorePaths(root, imageClosure, storeDir.slice(1), storeRoot);
+    addInstalledSystem(root, config.toplevel!, await closureDatabase(imageClosure, resolved, platform.sqlite, config.sourceDateEpoch));
+    esp = await espTree(disk.esp, (path) => lookupStoreNode(path, storeDir, storeRoot));
   } else if (imageClosure.length > 0) {
     await addStore(root, imageClosure, storeDir.slice(1), storeRoot, registration);
   }
@@ -159,6 +177,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
     signal,
     onProgress,
     isohybridMbr: mbr?.kind === 'file' ? await readAll(mbr.data) : undefined,
+    esp,
     squashfs:
       squashfsClosure.length > 0
         ? async () => {
@@ -176,6 +195,23 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
     downloadBytes += r.info.fileSize ?? 0;
   }
   return { fileName: config.fileName, bytes: written, storePaths: resolved.size, narBytes, downloadBytes, notes: live?.notes ?? [] };
+}
+
+/**
+ * A contents target or storeContents symlink inside a store path of the closure would merge into
+ * its tree, which then no longer matches the NarHash nix-path-registration gives it.
+ */
+function refuseTargetsInClosure(config: BuildConfig, closure: string[], storeDir: string): void {
+  const inClosure = new Set(closure);
+  const targets: [field: string, target: string][] = [
+    ...config.contents.map((c, i): [string, string] => [`contents[${i}].target`, c.target]),
+    ...config.storeContents.flatMap((s, i): [string, string][] => (s.symlink === null ? [] : [[`storeContents[${i}].symlink`, s.symlink]])),
+  ];
+  for (const [field, target] of targets) {
+    if (!target.startsWith(`${storeDir}/`)) continue;
+    const storePath = target.split('/').slice(0, storeDir.split('/').length + 1).join('/');
+    if (inClosure.has(storePath)) throw new ConfigError(field, `${target} is inside ${storePath}, a store path of the image, whose contents are fixed by its NarHash`);
+  }
 }
 
 function contentSources(config: BuildConfig): ContentSource[] {
@@ -204,13 +240,18 @@ function registrationEntry(r: ResolvedPath) {
   return { path: r.info.storePath, narHash: r.info.narHash, narSize: r.info.narSize, references: r.info.references };
 }
 
-/** Each store path under `prefix` by its base name, plus nix-path-registration (0444) at the image root. */
-async function addStore(root: ImageDir, closure: string[], prefix: string, storeRoot: (p: string) => Promise<ImageNode>, registration: string): Promise<void> {
+/** Each store path under `prefix` by its base name. */
+async function addStorePaths(root: ImageDir, closure: string[], prefix: string, storeRoot: (p: string) => Promise<ImageNode>): Promise<void> {
   if (prefix !== '') addPath(root, prefix, newDir(0o755));
   for (const p of closure) {
     const base = p.slice(p.lastIndexOf('/') + 1);
     addPath(root, prefix === '' ? base : `${prefix}/${base}`, await storeRoot(p));
   }
+}
+
+/** Each store path under `prefix` by its base name, plus nix-path-registration (0444) at the image root. */
+async function addStore(root: ImageDir, closure: string[], prefix: string, storeRoot: (p: string) => Promise<ImageNode>, registration: string): Promise<void> {
+  await addStorePaths(root, closure, prefix, storeRoot);
   addPath(root, 'nix-path-registration', { kind: 'file', mode: 0o444, data: bytesSource(new TextEncoder().encode(registration)) });
 }
 

@@ -1,4 +1,5 @@
 import { CACHE_NIXOS_ORG_KEY } from '../nix/signature.ts';
+import { TARBALL_PRESETS } from '../nixos/tarball-presets.ts';
 
 /**
  * Every config field, described once: parseConfig takes its key lists, types, ranges and defaults
@@ -17,6 +18,8 @@ export type FieldSpec = Described &
     | { type: 'store-path' }
     | { type: 'boolean'; default?: boolean }
     | { type: 'integer'; min: number; max: number; default?: number }
+    /** Bytes, or a number with K, M, G or T as nixpkgs writes "512M". */
+    | { type: 'size'; default?: string }
     | { type: 'enum'; values: readonly string[]; default?: string }
     | { type: 'string-list'; default?: readonly string[] }
     /** A list of objects of a shape --help spells out (storeContents, contents). */
@@ -24,7 +27,8 @@ export type FieldSpec = Described &
     | { type: 'object'; fields: Readonly<Record<string, FieldSpec>> }
   );
 
-export const IMAGE_FORMATS = ['tarball', 'iso', 'squashfs'] as const;
+export const IMAGE_FORMATS = ['tarball', 'iso', 'squashfs', 'disk'] as const;
+export const DISK_FORMATS = ['raw', 'qcow2', 'vhd', 'vhd-dynamic', 'vmdk', 'vdi'] as const;
 export const COMPRESSIONS = ['none', 'gzip', 'xz', 'zstd'] as const;
 export const SQUASHFS_CODECS = ['zstd', 'xz', 'gzip'] as const;
 
@@ -57,7 +61,7 @@ export const CONFIG_FIELDS = {
   contents: {
     type: 'object-list',
     shape: '[{ "source": "/nix/store/…/file" | "./local-file", "target": "/abs/path" }, { "text": "…", "target": "/abs/path" }]',
-    doc: 'copied like cp -a; text is written 0444',
+    doc: 'copied like cp -a; text is written 0444; a local source may be any path the user running the build can read',
   },
   compression: { type: 'enum', values: COMPRESSIONS, doc: 'of the whole output file', defaultText: '"xz" for a tarball, else "none"' },
   xzPreset: { type: 'integer', min: 0, max: 9, default: 6, doc: 'xz compression preset' },
@@ -68,14 +72,26 @@ export const CONFIG_FIELDS = {
   sourceDateEpoch: { type: 'integer', min: 0, max: 2 ** 32 - 1, default: 315532800, doc: 'timestamps in ISO and squashfs images' },
   fileName: { type: 'string', doc: 'output base name without the compression extension', defaultText: 'as nixpkgs names the image' },
   system: { type: 'string', default: 'x86_64-linux', doc: 'the Nix system, used in default names' },
-  toplevel: { type: 'store-path', doc: "a NixOS system's toplevel: builds a live ISO for it" },
+  toplevel: { type: 'store-path', doc: "a NixOS system's toplevel: a live ISO, a disk image or a system tarball of it" },
+  preset: {
+    type: 'enum',
+    values: TARBALL_PRESETS,
+    doc: 'with "toplevel" and "tarball": the container tarball of nixpkgs\' module ("lxc": LXC/Incus, "proxmox-lxc": a Proxmox VE CT template)',
+  },
+  diskSize: { type: 'size', doc: 'the whole disk (format "disk")', defaultText: '"auto": the contents plus additionalSpace' },
+  additionalSpace: { type: 'size', default: '512M', doc: 'free space added with diskSize "auto" (format "disk")' },
+  bootSize: { type: 'size', default: '256M', doc: 'the EFI system partition (format "disk")' },
+  diskFormat: { type: 'enum', values: DISK_FORMATS, default: 'raw', doc: 'the disk image container (format "disk")' },
+  bootTimeout: { type: 'integer', min: 0, max: 3600, default: 5, doc: "seconds systemd-boot's menu waits (format \"disk\")" },
   iso: { type: 'object', fields: ISO_FIELDS, doc: 'ISO options (format "iso")' },
 } as const satisfies Record<string, FieldSpec>;
 
 /** The JSON a field holds as written; the two object lists have shapes of their own. */
 type JsonOf<F> = F extends { type: 'string' | 'store-path' }
   ? string
-  : F extends { type: 'boolean' }
+  : F extends { type: 'size' }
+    ? number | string
+    : F extends { type: 'boolean' }
     ? boolean
     : F extends { type: 'integer' }
       ? number

@@ -27,7 +27,7 @@ export interface LiveIso {
   notes: string[];
 }
 
-interface Sources {
+export interface Sources {
   caches: BinaryCache[];
   resolveOpts: ResolveOptions;
   narCache: NarCache;
@@ -44,6 +44,9 @@ export async function planLiveIso(config: IsoBuildConfig, top: string, sources: 
   const closure = await resolvePaths([top], sources.caches, { ...sources.resolveOpts, closure: true });
   const store = storeReader(closure, sources);
   const t = await readToplevel(top, store.lookupIn([top]));
+  if (config.system !== null && config.system !== t.system) {
+    throw new ToplevelError(top, `is built for ${t.system}, but the config's "system" says ${config.system}`);
+  }
   const system = liveSystem(t, iso.volumeID ?? undefined);
   for (const [what, file] of [['kernel', system.kernel], ['initrd', system.initrd]] as const) {
     if (!closure.has(storePathOf(file).storePath)) throw new ToplevelError(top, `its ${what} ${file} is not in its closure`);
@@ -138,12 +141,12 @@ function isoOptions(iso: IsoConfig, s: LiveSystem, syslinux: Syslinux | undefine
   };
 }
 
-interface StoreReader {
+export interface StoreReader {
   /** A lookup that reads only `paths` (fetching their NARs): anything else reads as missing. */
   lookupIn(paths: string[]): (fullPath: string) => Promise<ImageNode | undefined>;
 }
 
-function storeReader(closure: Map<string, ResolvedPath>, sources: Sources): StoreReader {
+export function storeReader(closure: Map<string, ResolvedPath>, sources: Sources): StoreReader {
   const trees = new Map<string, Promise<ImageNode>>();
   const tree = (p: string): Promise<ImageNode> => {
     let t = trees.get(p);
