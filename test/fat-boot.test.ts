@@ -44,7 +44,7 @@ function espTree(): ImageDir {
     buildDate: '2023-11-14',
     linux: '/EFI/nixos/kernel-bzImage.efi',
     initrd: '/EFI/nixos/initrd-initrd.efi',
-    options: 'console=ttyS0 panic=-1',
+    options: 'console=ttyS0 panic=-1 no_timer_check',
   });
   put(root, `loader/entries/${entryFileName(1)}`, text.encode(entry));
   return root;

@@ -39,6 +39,12 @@ export class HttpError extends NixImagerError {
   ) {
     super(message, { subject: url });
   }
+
+  /** The same failure (same class, URL and status), its message led by what was being fetched. */
+  about(what: string): HttpError {
+    const Same = this.constructor as new (message: string, url: string, status?: number) => HttpError;
+    return new Same(`${what}: ${this.message}`, this.url, this.status);
+  }
 }
 
 /** 401 or 403: the cache wants credentials, or refused the ones sent. No retry can help. */
@@ -128,6 +134,8 @@ export async function fetchWithRetry<T>(fetch: Fetch, url: string, opts: RetryOp
     try {
       res = await fetch(url, { signal, headers });
     } catch (e) {
+      // A fetch that throws an HttpError (the page's CORS or credentials refusal) says no retry helps.
+      if (e instanceof HttpError) throw e;
       if (opts.signal?.aborted) throw opts.signal.reason;
       last = timeout.signal.aborted ? `no response in ${timeoutMs} ms` : e instanceof Error ? e.message : String(e);
       lastStatus = undefined;
