@@ -45,7 +45,7 @@ export async function buildToFile(config: unknown, outputPath: string, opts: Bui
   try {
     const output = outputPath === '-' ? outputPath : resolve(outputPath);
     if (output !== '-') await sweepStale(dirname(output), OUTPUT_TEMP);
-    const sink = await createOutputSink(output);
+    const sink = await createOutputSink(output, opts.signal);
     return await buildImage(parsed, platform, sink, { signal: opts.signal, onProgress: opts.onProgress, http: opts.http });
   } finally {
     await platform.dispose();

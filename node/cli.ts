@@ -186,10 +186,14 @@ async function runBuild(args: string[]): Promise<void> {
 }
 
 /** What failed, on one line, led by what kind of failure it is (a config error and an interruption say so themselves). */
+/** The longest failure line printed: a message listing thousands of paths stays readable (and a terminal survives it). */
+const MAX_LINE = 2000;
+
 function failureLine(e: unknown): string {
   const error = fromErrorData(e);
   const message = error.message.replace(/\s*\n\s*/g, ' ');
-  return error.code === 'config' || error.code === 'aborted' ? message : `${ERROR_HEADLINES[error.code]}: ${message}`;
+  const line = error.code === 'config' || error.code === 'aborted' ? message : `${ERROR_HEADLINES[error.code]}: ${message}`;
+  return line.length <= MAX_LINE ? line : `${line.slice(0, MAX_LINE)}… (${line.length - MAX_LINE} more characters)`;
 }
 
 async function main(argv: string[]): Promise<number> {

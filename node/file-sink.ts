@@ -144,15 +144,34 @@ async function followLinks(path: string): Promise<string> {
  * directly (it cannot be replaced, and `-o /dev/null` must not become a file); a symlink is followed
  * and the file it names replaced atomically; anything else is replaced atomically (createFileSink).
  */
-export async function createOutputSink(path: string): Promise<ByteSink> {
+export async function createOutputSink(path: string, signal?: AbortSignal): Promise<ByteSink> {
   if (path === '-') return descriptorSink(1, 'standard output', false);
   const target = await followLinks(path);
   const st = await stat(target).catch(() => null);
   if (st === null || st.isFile()) return createFileSink(target);
   if (st.isDirectory()) throw new FileWriteError(`${target} is a directory`);
-  // O_NONBLOCK is not used: a FIFO's writer waits for its reader, as `cat > fifo` does.
-  const fd = await promisify(openFd)(target, constants.O_WRONLY).catch((e: unknown) => {
+  if (st.isFIFO()) await readerOf(target, signal);
+  const fd = await openPath(target, constants.O_WRONLY).catch((e: unknown) => {
     throw named(`cannot open ${target}`, e);
   });
   return descriptorSink(fd, target, true);
+}
+
+const openPath = promisify(openFd);
+
+/**
+ * Waits, as `cat > fifo` does, until the FIFO has a reader, but without a blocking open() (which no
+ * signal could interrupt): a non-blocking open for writing fails with ENXIO while nobody reads.
+ */
+async function readerOf(fifo: string, signal: AbortSignal | undefined): Promise<void> {
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      await closeTo(await openPath(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw named(`cannot open ${fifo}`, e);
+    }
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
 }

@@ -12,6 +12,8 @@ import { ERROR_HEADLINES } from '../core/errors.ts';
 import { BUILD_TIMEOUT, openBrowser, pressAndDownload, screenshot, serveWebApp, type BrowserSession, type WebApp } from './helpers/browser.ts';
 import { serveCache, type CacheServer } from './helpers/cache-server.ts';
 import { runCli } from './helpers/cli.ts';
+import { encodeConfigFragment } from '../web/config-url.ts';
+import type { ConfigJson } from '../web/config-draft.ts';
 import { nixosFixture, toplevelConfig, type NixosFixture } from './helpers/nixos-fixture.ts';
 
 let fx: NixosFixture;
@@ -101,7 +103,8 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
     assert.equal(await available(page, 'lxc'), 'true');
     assert.equal(await available(page, 'tarball'), 'true');
     assert.equal(await available(page, 'qcow2'), 'false');
-    assert.match((await page.textContent('.target[data-target="qcow2"] small'))!, parses({ format: 'disk', toplevel: fx.paths.live, diskFormat: 'qcow2' }) ? /root=LABEL=/ : /not in this version/);
+    assert.match((await page.textContent('.target[data-target="qcow2"] small'))!, /root=LABEL=/);
+    assert.match((await page.textContent('.target[data-target="netboot"] small'))!, parses({ format: 'netboot', toplevel: fx.paths.live }) ? /iPXE/ : /not in this version/);
     // The first available target has the focus; Space chooses it.
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'target-iso');
     await page.keyboard.press('Space');
@@ -135,13 +138,21 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
     await page.waitForFunction(() => document.querySelector('#result .done') === null);
   });
 
-  test('a disk system is not offered as a live ISO, with the reason', async () => {
+  test('a disk system: not offered as a live ISO (with the reason); its qcow2 equals the CLI output', async () => {
     const { page } = session;
     await nameSystem(page, fx.paths.disk);
     await page.waitForSelector('.targets', { timeout: BUILD_TIMEOUT });
     assert.equal(await available(page, 'iso'), 'false');
     assert.match((await page.textContent('.target[data-target="iso"] small'))!, /no root=LABEL=/);
     assert.equal(await available(page, 'lxc'), 'true');
+    for (const id of ['raw-efi', 'qcow2', 'vhd', 'vmdk', 'vdi']) assert.equal(await available(page, id), 'true', id);
+    await page.check('#target-qcow2');
+    await page.waitForSelector('#config-status[data-valid="true"]');
+    const got = await pressAndDownload(session);
+    await screenshot(page, 'system-06-qcow2-built');
+    const want = await cliBuild('disk.qcow2', toplevelConfig(fx, fx.paths.disk, 'disk', { diskFormat: 'qcow2', substituters: [fx.cache] }));
+    assert.equal(got.name, parseConfig(toplevelConfig(fx, fx.paths.disk, 'disk', { diskFormat: 'qcow2' })).fileName);
+    assert.ok(got.bytes.equals(want), 'the browser qcow2 differs from the CLI one');
   });
 
   const errorCases: { kind: string; setup: () => [string, string, string]; headline: string; words: RegExp }[] = [
@@ -163,6 +174,44 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
       await screenshot(page, `system-error-${c.kind.replace(/[^a-z]+/g, '-')}`);
     });
   }
+
+  test('error kind: config in the custom form, shown at its field in the form\'s words, Build off until fixed', async () => {
+    const { page } = session;
+    const config = { format: 'tarball', storeContents: [{ object: fx.paths.plain }], contents: [{ text: 'hello\n', target: 'etc/motd' }], substituters: [cache.url], trustedPublicKeys: [fx.publicKey] };
+    await page.goto('about:blank');
+    await page.goto(app.url + encodeConfigFragment(config as ConfigJson));
+    await page.waitForSelector('#config-status[data-valid="false"]');
+    assert.equal(await page.textContent('#config-status'), 'Contents, entry 1: Target: "etc/motd" must be an absolute path in the image');
+    assert.equal(await page.getAttribute('#content-0-target', 'aria-invalid'), 'true');
+    assert.equal(await page.textContent('#content-0-target-error'), '"etc/motd" must be an absolute path in the image');
+    assert.ok(await page.isDisabled('#build'), 'Build is off while the config is invalid');
+    await screenshot(page, 'system-error-config-field');
+    await page.fill('#content-0-target', '/etc/motd');
+    await page.waitForSelector('#config-status[data-valid="true"]');
+    assert.equal(await page.locator('[aria-invalid="true"]').count(), 0);
+    assert.ok(!(await page.isDisabled('#build')));
+  });
+
+  test('sizes before building: each target has an estimate, and a warning when browser storage is too small', async () => {
+    const { page } = session;
+    await nameSystem(page, fx.paths.live);
+    await page.waitForSelector('.targets', { timeout: BUILD_TIMEOUT });
+    assert.match((await page.textContent('.target[data-target="iso"] .estimate'))!, /^≈ \d/);
+    assert.match((await page.textContent('#system-storage'))!, /free for this site/);
+    assert.equal(await page.locator('.quota-warning').count(), 0, 'no warning when the closure fits');
+    const small = await session.context.newPage();
+    await small.addInitScript(() => {
+      navigator.storage.estimate = async () => ({ quota: 1000, usage: 0 });
+    });
+    try {
+      await nameSystem(small, fx.paths.live);
+      await small.waitForSelector('.targets', { timeout: BUILD_TIMEOUT });
+      assert.match((await small.textContent('.target[data-target="lxc"] .quota-warning'))!, /Needs about .* of browser storage; 1000 B is free/);
+      await screenshot(small, 'system-07-quota-warning');
+    } finally {
+      await small.close();
+    }
+  });
 
   test('phone width and dark mode: the flow fits 360 px', async () => {
     const { page } = session;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CacheAuthError, getWithRetry, type Fetch } from '../core/cache/http.ts';
 import { runCli, type Run } from './helpers/cli.ts';
 import { craftedCache, craftedConfig, smallNar, type CraftedCache } from './helpers/crafted-cache.ts';
 import { serveWithFaults, type FaultRule, type FaultServer } from './helpers/fault-server.ts';
@@ -141,4 +142,14 @@ test('--help documents the credentials settings and holds no secret-looking exam
   const r = await runCli(['--help']);
   runs.push(r);
   for (const word of ['--netrc-file', 'NIX_IMAGER_NETRC', '/etc/nix/netrc', '~/.netrc', '--token', 'NIX_IMAGER_TOKEN_']) assert.ok(r.stdout.includes(word), word);
+});
+
+test('a refusal thrown by the platform fetch (the page names CORS and credential refusals so) is not retried', async () => {
+  let calls = 0;
+  const refusing: Fetch = async (url) => {
+    calls++;
+    throw new CacheAuthError(`HTTP 401 for ${url}: the cache wants credentials`, url, 401);
+  };
+  await assert.rejects(getWithRetry(refusing, 'https://cache.example/nix-cache-info', { backoffMs: 1 }), CacheAuthError);
+  assert.equal(calls, 1);
 });

@@ -331,6 +331,11 @@ test('10: an unsupported Compression fails at once, not as a retried download; a
   const { r } = await buildFrom(many, undefined);
   assertFails(r, /could not be substituted/);
   assert.ok(r.stderr.length < 4096, `one bounded line: ${r.stderr.length} characters`);
+  // Any message, however it came to be long (here a config field of 50 000 characters), is cut.
+  const huge = await configDir({ ...craftedConfig(plain), ['x'.repeat(50_000)]: 1 });
+  const cut = await runCli(['build', huge.cfg, '--output', join(huge.dir, 'out.tar'), '--quiet']);
+  assertFails(cut, /config: x+… \(\d+ more characters\)$/);
+  assert.ok(cut.stderr.length < 2100, `bounded: ${cut.stderr.length} characters`);
 });
 
 test('10: a full disk under the NAR cache is blamed on the disk, naming the file, and not retried', async () => {
@@ -398,4 +403,21 @@ test('12: a NAR cache entry removed while the build uses it is fetched and verif
     }
   }
   assert.ok((await lstat(join(narDir, `${plain.narKey}.nar`))).isFile(), 'the entry is back, verified');
+});
+
+test('9: a signal ends a build that waits for a reader of its FIFO output (no blocking open), within seconds', { timeout: 60_000 }, async () => {
+  const { dir, cfg } = await configDir(craftedConfig(plain));
+  const fifo = join(dir, 'nobody-reads');
+  execFileSync('mkfifo', [fifo]);
+  const child = spawn(process.execPath, [BIN, 'build', cfg, '--output', fifo, '--cache-dir', join(dir, 'cache'), '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((ok) => child.on('close', ok));
+  await sleep(2000);
+  const t = performance.now();
+  child.kill('SIGTERM');
+  const code = await exited;
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /^nix-imager: interrupted$/m);
+  assert.ok(performance.now() - t < 15_000, `ended ${performance.now() - t} ms after the signal`);
 });

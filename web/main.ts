@@ -1,6 +1,7 @@
 import './frame-guard.ts';
 import { proxy, wrap, type Remote } from 'comlink';
-import { parseConfig } from '../core/pipeline/config.ts';
+import { ConfigError, parseConfig } from '../core/pipeline/config.ts';
+import { fieldPlace } from './field-words.ts';
 import type { Progress } from '../core/pipeline/progress.ts';
 import { CACHE_NIXOS_ORG_KEY } from '../core/nix/signature.ts';
 import type { BuildResult, BuildWorkerApi, PlanView } from '../worker/build-worker.ts';
@@ -127,20 +128,39 @@ function substituterOrigins(): string[] {
   return cacheOrigins(currentJson().substituters ?? ['https://cache.nixos.org'], pageBase());
 }
 
-/** Validates with the CLI's parser; returns the error text or null. */
+/** Validates with the CLI's parser; returns the error text, in the form's words, or null. */
 function validate(): string | null {
+  for (const el of document.querySelectorAll('[aria-invalid="true"]')) el.removeAttribute('aria-invalid');
+  for (const el of document.querySelectorAll('.field-error')) el.remove();
   try {
     parseConfig(currentJson());
     return null;
   } catch (e) {
-    return e instanceof Error ? e.message.replace(/^config: /, '') : String(e);
+    if (!(e instanceof ConfigError)) return e instanceof Error ? e.message.replace(/^config: /, '') : String(e);
+    return showAtField(e);
   }
+}
+
+/** Marks the control of the field `e` names and says what is wrong beside it; returns the sentence. */
+function showAtField(e: ConfigError): string {
+  const place = fieldPlace(e.field);
+  const problem = e.message.slice(`config: ${e.field}: `.length);
+  const control = place.id === undefined ? null : document.getElementById(place.id);
+  if (control) {
+    control.setAttribute('aria-invalid', 'true');
+    const note = h('small', { class: 'field-error', id: `${control.id}-error` }, problem);
+    control.setAttribute('aria-errormessage', note.id);
+    control.after(note);
+  }
+  return `${place.words}: ${problem}`;
 }
 
 function showConfigStatus(): void {
   const problem = validate();
   ui.configStatus.replaceChildren(problem === null ? h('span', { class: 'ok' }, 'Config is valid') : h('span', { class: 'problem' }, problem));
   ui.configStatus.dataset['valid'] = String(problem === null);
+  // Build stays off while the config is invalid (the status says why).
+  if (document.body.dataset['state'] !== 'resolving' && document.body.dataset['state'] !== 'building') ui.build.disabled = problem !== null;
   const key = JSON.stringify(currentJson());
   ui.closure.classList.toggle('stale', shownPlanKey !== null && shownPlanKey !== key);
   credentials.update(substituterOrigins());
@@ -367,6 +387,8 @@ async function run(build: boolean): Promise<void> {
     return;
   }
   if (!trusted(json)) return;
+  // Images are large: ask that the NAR cache and the output are not evicted under storage pressure.
+  if (build) void navigator.storage?.persist?.().catch(() => false);
   const base = pageBase();
   view = new ProgressView(build ? expectedStages(parseConfig(json).compression) : ['narinfo']);
   ui.progress.replaceChildren(view.el);
@@ -434,7 +456,7 @@ async function inspect(source: SystemSource): Promise<void> {
     const report = await cancellable(() => api.inspect(json, pageBase(), logins.for(cacheOrigins(source.substituters, pageBase())), onProgress));
     view.finish('done');
     setState('idle');
-    system.show(report, source);
+    system.show(report, source, await navigator.storage?.estimate?.().catch(() => undefined));
     ui.announce.textContent = `${report.toplevel.label ?? 'The system'}: ${report.paths.length} store paths. Choose the image to build.`;
   } catch (e) {
     view.finish(isCancel(e) ? 'cancelled' : 'failed');

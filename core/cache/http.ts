@@ -128,6 +128,8 @@ export async function fetchWithRetry<T>(fetch: Fetch, url: string, opts: RetryOp
     try {
       res = await fetch(url, { signal, headers });
     } catch (e) {
+      // A fetch that throws an HttpError (the page's CORS or credentials refusal) says no retry helps.
+      if (e instanceof HttpError) throw e;
       if (opts.signal?.aborted) throw opts.signal.reason;
       last = timeout.signal.aborted ? `no response in ${timeoutMs} ms` : e instanceof Error ? e.message : String(e);
       lastStatus = undefined;
