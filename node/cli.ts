@@ -7,6 +7,8 @@ import { buildInThread } from './build-in-thread.ts';
 import { substituterUrl } from './build-to-file.ts';
 import { formatBytes } from '../core/io/format-bytes.ts';
 import { progressLine } from './progress-line.ts';
+import { loadCredentials } from './cache-credentials.ts';
+import { secretsOf } from '../core/cache/credentials.ts';
 
 const HELP = `nix-imager — NixOS system tarballs, ISO images, disk images and squashfs store images from a Nix binary cache
 
@@ -22,11 +24,28 @@ appears under its name only when it is complete; on failure nothing is left ther
 Options:
   -o, --output <file>   where to write the image (a directory: the image keeps its default
                         name, e.g. nixos-system-x86_64-linux.tar.xz). Default: that name in
-                        the current directory.
+                        the current directory. "-" is standard output (e.g. | dd); an existing
+                        device or FIFO is written into; a symlink's target file is replaced.
   --cache-dir <dir>     NAR cache (verified, uncompressed NARs keyed by NarHash). Default:
                         $NIX_IMAGER_CACHE, else $XDG_CACHE_HOME/nix-imager, else ~/.cache/nix-imager.
-  --threads <n>         compression workers (default: the config's "threads", 0 = one per core).
+  --threads <n>         compression workers (default: the config's "threads", 0 = one per core;
+                        at most one per core, more would only cost memory).
                         Each holds about 150 MiB at xz -6 (liblzma's 94 MiB and a block in and out).
+  --timeout <s>         seconds to wait for a response's headers, and the window of the body's
+                        rate check (default 30).
+  --min-rate <B/s>      slowest body accepted, in bytes per second averaged over --timeout
+                        (default 1024); a slower or stalled download is retried (3 tries for
+                        a NAR, 5 for a narinfo), then fails naming the store path and URL.
+  --netrc-file <file>   credentials for private caches, as Nix's netrc-file: "machine HOST
+                        login USER password SECRET" (Cachix and Attic: "machine HOST password
+                        TOKEN"), sent as HTTP Basic auth to that host only, never on a redirect
+                        to another. Default: $NIX_IMAGER_NETRC, else /etc/nix/netrc, else
+                        ~/.netrc, when readable.
+  --token <host>=<tok>  a bearer token for the substituter on <host> (repeatable; takes
+                        precedence over netrc). $NIX_IMAGER_TOKEN_<HOST> does the same and keeps
+                        the token out of the process list: the host upper-case, every other
+                        character "_" (cache.example.com: $NIX_IMAGER_TOKEN_CACHE_EXAMPLE_COM).
+                        A cache that answers 401 or 403 fails the build at once, naming it.
   -q, --quiet           no progress line.
   -h, --help            this text.  --version: the version.
 
@@ -51,7 +70,9 @@ Config (JSON; relative paths are relative to the config file):
                       their closure goes under /nix/store, with /nix-path-registration
                       (for nix-store --load-db) and the symlinks
   contents            [{ "source": "/nix/store/…/file" | "./local-file", "target": "/abs/path" },
-                       { "text": "…", "target": "/abs/path" }]   copied like cp -a; text is 0444
+                       { "text": "…", "target": "/abs/path" }]   copied like cp -a; text is 0444.
+                      A local source may be any path the user running the build can read:
+                      read a config from elsewhere before building it.
   compression         "xz" (tarball default) | "gzip" | "zstd" | "none" (iso/squashfs default)
   xzPreset            0-9 (default 6)          xzBlockSize  bytes per xz block (default 24 MiB)
   threads             compression workers, 0 = one per core (default 0)
@@ -70,6 +91,24 @@ and what failed); 2 for a usage error.
 class UsageError extends Error {}
 
 
+function httpHosts(substituters: string[]): string[] {
+  return substituters.flatMap((s) => (/^https?:/i.test(s) ? [new URL(s).hostname] : []));
+}
+
+/** Every secret the build was given: no line this process prints may hold one. */
+const secrets: string[] = [];
+
+function scrubbed(line: string): string {
+  return secrets.reduce((l, s) => l.split(s).join('…'), line);
+}
+
+function positiveNumber(given: string | undefined, flag: string, fallback: number): number {
+  if (given === undefined) return fallback;
+  const n = Number(given);
+  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`${flag} takes a positive number`);
+  return n;
+}
+
 async function version(): Promise<string> {
   const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -77,6 +116,7 @@ async function version(): Promise<string> {
 
 async function outputPath(given: string | undefined, config: BuildConfig): Promise<string> {
   if (given === undefined) return resolve(config.fileName);
+  if (given === '-') return given;
   const st = await stat(given).catch(() => null);
   return st?.isDirectory() ? join(resolve(given), config.fileName) : resolve(given);
 }
@@ -89,6 +129,10 @@ async function runBuild(args: string[]): Promise<void> {
       output: { type: 'string', short: 'o' },
       'cache-dir': { type: 'string' },
       threads: { type: 'string' },
+      timeout: { type: 'string' },
+      'min-rate': { type: 'string' },
+      'netrc-file': { type: 'string' },
+      token: { type: 'string', multiple: true },
       quiet: { type: 'boolean', short: 'q' },
     },
   });
@@ -96,7 +140,8 @@ async function runBuild(args: string[]): Promise<void> {
   const configPath = resolve(positionals[0]!);
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(configPath, 'utf8'));
+    // fatal: bytes that are not UTF-8 would otherwise become U+FFFD in file names, silently.
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(configPath)));
   } catch (e) {
     throw new ConfigError('(file)', `cannot read config ${configPath}: ${(e as Error).message}`);
   }
@@ -108,6 +153,13 @@ async function runBuild(args: string[]): Promise<void> {
     threads = Number(values.threads);
     if (!Number.isInteger(threads) || threads < 0) throw new UsageError('--threads takes a whole number (0 = one per core)');
   }
+  const credentials = await loadCredentials({ netrcFile: values['netrc-file'], tokens: values.token ?? [], hosts: httpHosts(config.substituters), env: process.env });
+  secrets.push(...secretsOf(credentials));
+  const http = {
+    timeoutMs: positiveNumber(values.timeout, '--timeout', 30) * 1000,
+    minBytesPerSecond: positiveNumber(values['min-rate'], '--min-rate', 1024),
+    credentials,
+  };
   const output = await outputPath(values.output, config);
   const cacheDir = values['cache-dir'] === undefined ? undefined : resolve(values['cache-dir']);
   const progress = !values.quiet && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
@@ -117,13 +169,13 @@ async function runBuild(args: string[]): Promise<void> {
   process.once('SIGTERM', onSignal);
   const started = Date.now();
   try {
-    const summary = await buildInThread({ json, output, configDir, cacheDir, threads, progress: progress !== undefined }, progress?.update, abort.signal);
+    const summary = await buildInThread({ json, output, configDir, cacheDir, threads, http, progress: progress !== undefined }, progress?.update, abort.signal);
     progress?.clear();
     for (const note of summary.notes) process.stderr.write(`nix-imager: note: ${note}\n`);
     if (!values.quiet) {
       const secs = (Date.now() - started) / 1000;
       process.stderr.write(
-        `nix-imager: wrote ${output} (${formatBytes(summary.bytes)}; ${summary.storePaths} store paths, ${formatBytes(summary.narBytes)} unpacked) in ${secs.toFixed(1)} s\n`,
+        `nix-imager: wrote ${output === '-' ? 'standard output' : output} (${formatBytes(summary.bytes)}; ${summary.storePaths} store paths, ${formatBytes(summary.narBytes)} unpacked) in ${secs.toFixed(1)} s\n`,
       );
     }
   } finally {
@@ -134,10 +186,14 @@ async function runBuild(args: string[]): Promise<void> {
 }
 
 /** What failed, on one line, led by what kind of failure it is (a config error and an interruption say so themselves). */
+/** The longest failure line printed: a message listing thousands of paths stays readable (and a terminal survives it). */
+const MAX_LINE = 2000;
+
 function failureLine(e: unknown): string {
   const error = fromErrorData(e);
   const message = error.message.replace(/\s*\n\s*/g, ' ');
-  return error.code === 'config' || error.code === 'aborted' ? message : `${ERROR_HEADLINES[error.code]}: ${message}`;
+  const line = error.code === 'config' || error.code === 'aborted' ? message : `${ERROR_HEADLINES[error.code]}: ${message}`;
+  return line.length <= MAX_LINE ? line : `${line.slice(0, MAX_LINE)}… (${line.length - MAX_LINE} more characters)`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -160,7 +216,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`nix-imager: ${usage ? (e as Error).message : failureLine(e)}\n`);
+    process.stderr.write(scrubbed(`nix-imager: ${usage ? (e as Error).message : failureLine(e)}\n`));
     if (usage) process.stderr.write(`Try 'nix-imager --help'.\n`);
     return usage ? 2 : 1;
   }

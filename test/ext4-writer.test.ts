@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,6 +169,31 @@ test('sparse files keep their holes, and a file over 4 GiB maps its far blocks',
   await assertReadsBack(await writeImage(small2), small2);
 });
 
+test('a 300 MiB file runs around the superblock copy of group 1 and reads back byte for byte', async () => {
+  const size = 300 * 2 ** 20 + 123;
+  const pattern = new Uint8Array(1 << 20).map((_, i) => (i * 131 + 7) & 0xff);
+  const data: DataSource = {
+    size,
+    async *stream() {
+      for (let at = 0; at < size; at += pattern.length) yield pattern.slice(0, Math.min(pattern.length, size - at)).map((b) => b ^ (at >> 20));
+    },
+  };
+  const expected = createHash('sha256');
+  for await (const c of data.stream()) expected.update(c);
+  const root = newDir(0o755);
+  root.entries.set('big', { kind: 'file', mode: 0o444, data });
+  const img = await writeImage(root);
+  await e2fsck(img);
+  const extents = await debugfs(img, 'dump_extents /big');
+  assert.match(extents, / 32770 - /, 'an extent starts after group 1\'s superblock copy and descriptor block');
+  const out = join(tmp, 'big.out');
+  await debugfs(img, `dump /big ${out}`);
+  const got = createHash('sha256').update(readFileSync(out)).digest('hex');
+  assert.equal(got, expected.digest('hex'));
+  await rm(out);
+  await rm(img);
+});
+
 test('symlinks of every length from 1 to 4095 bytes, fast and slow, read back', async () => {
   const root = newDir(0o755);
   const links = newDir(0o755);
@@ -284,6 +309,22 @@ test('a given size: the image has exactly that many bytes, 5% reserved, groups a
   assert.equal(facts.get('Block count'), String(Math.floor(size / 4096)));
   assert.equal(facts.get('Reserved block count'), String(Math.floor((Math.floor(size / 4096) * 5) / 100)));
   assert.equal(facts.get('Inode count'), String(38400), 'one inode per 16 KiB from 512 MiB on');
+  // A last group too small for its superblock copy is left out, as mke2fs leaves it out.
+  const short = join(tmp, 'short-group.img');
+  await writeSparseFile(ext4Image(root, { ...OPTS, size: 128 * 2 ** 20 + 8192 }), short);
+  await e2fsck(short);
+  assert.equal(dumpe2fsFacts(await sh('dumpe2fs', ['-h', short])).get('Block count'), '32768');
+  assert.equal(statSync(short).size, 128 * 2 ** 20 + 8192);
+});
+
+test('auto size with headroom: at least that much is free, and not a MiB more than needed', async () => {
+  const root = newDir(0o755);
+  for (const n of names(3000, 20)) addPath(root, `d/${n}`, file(n));
+  const headroom = 16 << 20;
+  const img = await writeImage(root, { headroom });
+  await e2fsck(img);
+  const free = Number(dumpe2fsFacts(await sh('dumpe2fs', ['-h', img])).get('Free blocks')) * 4096;
+  assert.ok(free >= headroom && free < headroom + (1 << 20) + 4096 * 64, `${free} bytes free`);
 });
 
 test('too small a size is refused before any output, saying how many bytes are needed; that many work', async () => {

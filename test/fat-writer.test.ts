@@ -13,7 +13,8 @@ import { bytesSource, type DataSource } from '../core/io/data-source.ts';
 import { chunkLength, isZeros } from '../core/io/sparse.ts';
 import { FatError } from '../core/fat/fat-error.ts';
 import { fatAutoSize, fatImage, fatStream, type FatContents, type FatFile, type FatOptions } from '../core/fat/fat-writer.ts';
-import { assertFsckClean, bootSectorFields, judgeFat, mdirListing, writeSparse } from './helpers/fat-tools.ts';
+import { assertFsckClean, bootSectorFields, judgeFat, mdirListing } from './helpers/fat-tools.ts';
+import { writeSparseFile } from '../node/sparse-file.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nix-imager-fat-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -115,6 +116,15 @@ test('a 64 GiB FAT32 volume with a 100 MB file streams in bounded memory (FATs i
   await judgeFat(root, { mtime: EPOCH, size: 64 * 1024 * MiB, label: 'BIG' }, fresh('judge'));
 });
 
+test('FAT32 with 512-byte clusters and a 40 MB file: a chain of 80 000 clusters, its FAT streamed in several pieces', async () => {
+  const root = newDir();
+  add(root, 'EFI/nixos/initrd.efi', pattern(40 * 1e6, 9));
+  add(root, 'EFI/nixos/after.txt', pattern(1000, 10));
+  const { image, summary } = await judgeFat(root, { mtime: EPOCH, size: 64 * MiB, fatType: 32, label: 'ESP' }, fresh('judge'));
+  assert.equal(bootSectorFields(readFileSync(image).subarray(0, 512)).sectorsPerCluster, 1);
+  assert.match(summary, / (7813[0-9]|781[4-9][0-9])\/\d+ clusters$/);
+});
+
 test('automatic size: contents plus slack as iso-image.nix sizes efi.img, grown until the tree fits', async () => {
   const root = newDir();
   add(root, 'EFI/BOOT/BOOTX64.EFI', pattern(5 * MiB + 3, 1));
@@ -165,22 +175,27 @@ test('deterministic: the same tree and options give the same bytes, and the volu
   assert.equal(await digest(opts), await digest(opts));
   const id = async (o: FatOptions) => {
     const image = join(fresh('id'), 'id.img');
-    await writeSparse(fatImage(hardTree(), o), image);
+    await writeSparseFile(fatImage(hardTree(), o), image);
     return readFileSync(image).subarray(39, 43).toString('hex');
   };
   assert.notEqual(await id(opts), await id({ ...opts, label: 'B' }));
   assert.equal(await id({ ...opts, volumeId: 0x12345678 }), '78563412');
+  // A partition's first LBA goes into the boot sector's hidden-sectors field, as mkfs.fat does on a partition.
+  const esp = join(fresh('hidden'), 'esp.img');
+  await writeSparseFile(fatImage(hardTree(), { ...opts, hiddenSectors: 2048 }), esp);
+  assert.equal(readFileSync(esp).readUInt32LE(28), 2048);
+  assertFsckClean(esp);
 });
 
 test('timestamps: every entry carries mtime (UTC, 2-second steps); times before 1980 are pinned to 1980-01-01', async () => {
   const root = newDir();
   add(root, 'a/b.txt', pattern(10, 1));
   const image = join(fresh('time'), 'time.img');
-  await writeSparse(fatImage(root, { mtime: Date.UTC(2024, 1, 29, 13, 45, 31) / 1000, size: 4 * MiB }), image);
+  await writeSparseFile(fatImage(root, { mtime: Date.UTC(2024, 1, 29, 13, 45, 31) / 1000, size: 4 * MiB }), image);
   const listing = mdirListing(image, '::/a');
   assert.match(listing, /B\s+TXT\s+10 2024-02-29\s+13:45/);
   const old = join(fresh('old'), 'old.img');
-  await writeSparse(fatImage(root, { mtime: 0, size: 4 * MiB }), old);
+  await writeSparseFile(fatImage(root, { mtime: 0, size: 4 * MiB }), old);
   assert.match(mdirListing(old, '::/a'), /10 1980-01-01\s+0:00/);
   assertFsckClean(old);
 });

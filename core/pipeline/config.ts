@@ -179,6 +179,15 @@ function imagePath(v: string | undefined, field: string): string {
   return '/' + parts.join('/');
 }
 
+/** A file name, not a path: it is joined to the output directory, so "/" or ".." would choose where the image lands. */
+function fileName(v: string | undefined, field: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (v === '' || v === '.' || v === '..' || v.includes('/') || v.includes('\0')) {
+    throw new ConfigError(field, `${JSON.stringify(v)} must be a file name, without "/" (and not "." or "..")`);
+  }
+  return v;
+}
+
 function contentSource(o: Obj, field: string, storeDir: string): ContentSource {
   const source = str(o, 'source', `${field}.source`);
   const text = str(o, 'text', `${field}.text`);
@@ -267,7 +276,7 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
 
   const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? 'zstd';
   const compression = oneOf(json, 'compression', 'compression', COMPRESSIONS) ?? (format === 'tarball' ? 'xz' : 'none');
-  const givenSystem = str(json, 'system', 'system') ?? null;
+  const givenSystem = fileName(str(json, 'system', 'system'), 'system') ?? null;
   const system = givenSystem ?? 'x86_64-linux';
   const top = str(json, 'toplevel', 'toplevel');
   const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
@@ -315,7 +324,7 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
     toplevel,
     preset,
     directories: system_.directories,
-    fileName: (str(json, 'fileName', 'fileName') ?? defaultName) + EXTENSION[compression],
+    fileName: (fileName(str(json, 'fileName', 'fileName'), 'fileName') ?? defaultName) + EXTENSION[compression],
     system: givenSystem,
   };
 }
@@ -387,7 +396,7 @@ function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, sys
   }
   const squashfsContents = stringList(o, 'squashfsContents', 'iso.squashfsContents') ?? [];
   return {
-    isoName: str(o, 'isoName', 'iso.isoName') ?? `nixos-${system}.iso`,
+    isoName: fileName(str(o, 'isoName', 'iso.isoName'), 'iso.isoName') ?? `nixos-${system}.iso`,
     volumeID: str(o, 'volumeID', 'iso.volumeID') ?? (fromToplevel ? null : 'NIXOS_ISO'),
     appID: str(o, 'appID', 'iso.appID') ?? 'nixos',
     publisher: str(o, 'publisher', 'iso.publisher') ?? 'nixos',
