@@ -2,6 +2,7 @@
 // the page, read from its cache, and built as the image chosen from the targets offered; each
 // download must equal, byte for byte, what the CLI writes for the equivalent config.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,16 @@ let cache: CacheServer;
 let session: BrowserSession;
 let tmp: string;
 
-async function cliBuild(name: string, config: Record<string, unknown>): Promise<Buffer> {
+const cliOutputs = new Map<string, Promise<Buffer>>();
+
+/** The CLI's bytes for `config`, built once per name. */
+function cliBuild(name: string, config: Record<string, unknown>): Promise<Buffer> {
+  let out = cliOutputs.get(name);
+  if (out === undefined) cliOutputs.set(name, (out = cliBuildOnce(name, config)));
+  return out;
+}
+
+async function cliBuildOnce(name: string, config: Record<string, unknown>): Promise<Buffer> {
   const cfg = join(tmp, `${name}.json`);
   const out = join(tmp, name);
   await writeFile(cfg, JSON.stringify(config));
@@ -174,6 +184,43 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
       await screenshot(page, `system-error-${c.kind.replace(/[^a-z]+/g, '-')}`);
     });
   }
+
+  test('File System Access: the ISO streams straight into the picked file (no OPFS output), equal to the CLI output', async () => {
+    const picked = await session.context.newPage();
+    // Headless Chromium cannot show the picker: it answers with a file handle as the real one does (here an OPFS file).
+    await picked.addInitScript(() => {
+      (window as unknown as { showSaveFilePicker: unknown }).showSaveFilePicker = async ({ suggestedName }: { suggestedName: string }) =>
+        (await navigator.storage.getDirectory()).getFileHandle(`picked-${suggestedName}`, { create: true });
+    });
+    try {
+      await nameSystem(picked, fx.paths.live);
+      await picked.waitForSelector('.targets', { timeout: BUILD_TIMEOUT });
+      await picked.check('#target-iso');
+      await picked.waitForSelector('#config-status[data-valid="true"]');
+      assert.ok(await picked.isVisible('#direct-save'), 'the option is offered where the API exists');
+      await picked.check('#direct-save');
+      await picked.click('#build');
+      await picked.waitForSelector('body[data-state="done"], body[data-state="failed"]', { timeout: BUILD_TIMEOUT });
+      assert.equal(await picked.getAttribute('#result .done', 'data-written'), 'picked-file', (await picked.textContent('#result')) ?? '');
+      await screenshot(picked, 'system-08-saved-to-file');
+      const name = parseConfig(toplevelConfig(fx, fx.paths.live, 'iso')).fileName;
+      const got = await picked.evaluate(async (file) => {
+        const root = await navigator.storage.getDirectory();
+        const bytes = await (await (await root.getFileHandle(file)).getFile()).arrayBuffer();
+        const outputs = await (await root.getDirectoryHandle('nix-imager')).getDirectoryHandle('outputs', { create: true });
+        const left: string[] = [];
+        for await (const n of (outputs as unknown as { keys(): AsyncIterable<string> }).keys()) left.push(n);
+        const hex = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+        return { hex, size: bytes.byteLength, left };
+      }, `picked-${name}`);
+      const want = await cliBuild('live.iso', toplevelConfig(fx, fx.paths.live, 'iso', { substituters: [fx.cache] }));
+      assert.equal(got.size, want.length);
+      assert.equal(got.hex, createHash('sha256').update(want).digest('hex'), 'the picked file differs from the CLI ISO');
+      assert.deepEqual(got.left, [], 'nothing was written to OPFS outputs');
+    } finally {
+      await picked.close();
+    }
+  });
 
   test('error kind: config in the custom form, shown at its field in the form\'s words, Build off until fixed', async () => {
     const { page } = session;

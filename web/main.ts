@@ -1,4 +1,4 @@
-import './frame-guard.ts';
+import { refuseForeignFrame } from './frame-guard.ts';
 import { proxy, wrap, type Remote } from 'comlink';
 import { ConfigError, parseConfig } from '../core/pipeline/config.ts';
 import { fieldPlace } from './field-words.ts';
@@ -12,7 +12,7 @@ import { cacheOrigins, CredentialsPanel } from './credentials-panel.ts';
 import { decodeConfigFragment, encodeConfigFragment } from './config-url.ts';
 import { demoConfig } from './demo-config.ts';
 import { $, h } from './dom.ts';
-import { canSaveAs, downloadBlob, outputFile, saveAs } from './download.ts';
+import { canSaveAs, downloadBlob, outputFile, pickFile, saveAs } from './download.ts';
 import { explain, isCancel } from './error-text.ts';
 import { formatBytes, formatDuration, storeName } from './format.ts';
 import { expectedStages, ProgressView } from './progress-view.ts';
@@ -20,6 +20,8 @@ import { treemapSvg } from './treemap.ts';
 import { isEmptyAsk, TrustRoots, type TrustAsk } from './trust.ts';
 import { SystemPanel, type SystemSource } from './system-panel.ts';
 import type { Choice } from './targets.ts';
+
+refuseForeignFrame();
 
 type State = 'idle' | 'resolving' | 'building' | 'done' | 'failed' | 'cancelled';
 
@@ -43,6 +45,8 @@ const ui = {
   system: $('#system'),
   customImage: $<HTMLDetailsElement>('#custom-image'),
   announce: $('#announce'),
+  directSave: $<HTMLInputElement>('#direct-save'),
+  directSaveOption: $('#direct-save-option'),
   exportJson: $<HTMLButtonElement>('#export-json'),
   copyLink: $<HTMLButtonElement>('#copy-link'),
 };
@@ -330,7 +334,24 @@ function signersLine(r: BuildResult): HTMLElement {
   return h('ul', { class: 'signers', id: 'signers' }, parts);
 }
 
+/** The image went straight into the file the user picked: nothing to download. */
+function showSaved(r: BuildResult): void {
+  ui.result.replaceChildren(
+    h(
+      'div',
+      { class: 'card done', role: 'status', 'data-file': r.fileName, 'data-bytes': String(r.bytes), 'data-written': 'picked-file', tabindex: -1 },
+      h('h3', {}, 'Image saved'),
+      h('p', {}, h('span', { class: 'mono' }, r.fileName), ` · ${formatBytes(r.bytes)} written straight into the file you picked (File System Access), with no copy in browser storage · built in ${formatDuration(r.seconds)}`),
+      signersLine(r),
+    ),
+  );
+  builtKey = JSON.stringify(currentJson());
+  ui.announce.textContent = `Image saved: ${r.fileName}, ${formatBytes(r.bytes)}.`;
+  ui.result.querySelector<HTMLElement>('.card')!.focus();
+}
+
 async function showDone(r: BuildResult): Promise<void> {
+  if (r.outputName === null) return showSaved(r);
   const file = await outputFile(r.outputName);
   const download = h('button', { type: 'button', class: 'primary', id: 'download', onclick: () => downloadBlob(file, r.fileName) }, `Download ${r.fileName}`);
   const save = canSaveAs()
@@ -345,7 +366,7 @@ async function showDone(r: BuildResult): Promise<void> {
       'div',
       { class: 'card done', role: 'status', 'data-file': r.fileName, 'data-bytes': String(r.bytes) },
       h('h3', {}, 'Image ready'),
-      h('p', {}, h('span', { class: 'mono' }, r.fileName), ` · ${formatBytes(r.bytes)} · ${r.storePaths} store paths, ${formatBytes(r.narBytes)} unpacked · built in ${formatDuration(r.seconds)}`),
+      h('p', {}, h('span', { class: 'mono' }, r.fileName), ` · ${formatBytes(r.bytes)} · ${r.storePaths} store paths, ${formatBytes(r.narBytes)} unpacked · built in ${formatDuration(r.seconds)} in browser storage (OPFS), then downloaded`),
       signersLine(r),
       h('div', { class: 'actions' }, download, save),
     ),
@@ -387,6 +408,9 @@ async function run(build: boolean): Promise<void> {
     return;
   }
   if (!trusted(json)) return;
+  // Asked first, while the click still counts as the user's (the picker needs that).
+  const target = build && ui.directSave.checked ? await pickFile(parseConfig(json).fileName) : undefined;
+  if (target === null) return;
   // Images are large: ask that the NAR cache and the output are not evicted under storage pressure.
   if (build) void navigator.storage?.persist?.().catch(() => false);
   const base = pageBase();
@@ -408,7 +432,7 @@ async function run(build: boolean): Promise<void> {
       return;
     }
     setState('building');
-    const result = await cancellable(() => api.build(json, base, form.files, logins.for(substituterOrigins()), onProgress));
+    const result = await cancellable(() => api.build(json, base, form.files, logins.for(substituterOrigins()), onProgress, target));
     view.finish('done');
     setState('done');
     showPlan({ ...plan, paths: plan.paths.map((p) => ({ ...p, cached: true })) });
@@ -498,6 +522,7 @@ ui.clearCache.addEventListener('click', async () => {
 // ---- start ----
 
 setState('idle');
+ui.directSaveOption.hidden = !canSaveAs();
 showConfigStatus();
 if (!location.hash) history.replaceState(null, '', encodeConfigFragment(currentJson()));
 if (initial.error) showError(initial.error);
