@@ -3,7 +3,7 @@
 // download must equal, byte for byte, what the CLI writes for the equivalent config.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +12,7 @@ import { parseConfig } from '../core/pipeline/config.ts';
 import { ERROR_HEADLINES } from '../core/errors.ts';
 import { BUILD_TIMEOUT, openBrowser, pressAndDownload, screenshot, serveWebApp, type BrowserSession, type WebApp } from './helpers/browser.ts';
 import { serveCache, type CacheServer } from './helpers/cache-server.ts';
-import { runCli } from './helpers/cli.ts';
+import { runCli, sh } from './helpers/cli.ts';
 import { encodeConfigFragment } from '../web/config-url.ts';
 import type { ConfigJson } from '../web/config-draft.ts';
 import { nixosFixture, toplevelConfig, type NixosFixture } from './helpers/nixos-fixture.ts';
@@ -220,6 +220,30 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
     } finally {
       await picked.close();
     }
+  });
+
+  test('a folder chosen in the custom form lands with its tree, as the CLI copies a local directory', async () => {
+    const { page } = session;
+    const site = join(tmp, 'site');
+    await mkdir(join(site, 'css'), { recursive: true });
+    await writeFile(join(site, 'index.html'), '<h1>hello</h1>\n');
+    await writeFile(join(site, 'css', 'main.css'), 'h1 { color: teal }\n');
+    for (const [p, mode] of [[site, 0o755], [join(site, 'css'), 0o755], [join(site, 'index.html'), 0o644], [join(site, 'css', 'main.css'), 0o644]] as const) await chmod(p, mode);
+    const config = { format: 'tarball', compression: 'none', storeContents: [{ object: fx.paths.plain }], substituters: [cache.url], trustedPublicKeys: [fx.publicKey] };
+    await page.goto('about:blank');
+    await page.goto(app.url + encodeConfigFragment(config as ConfigJson));
+    await page.waitForSelector('#config-status[data-valid="true"]');
+    await page.setInputFiles('#folder-picker', site);
+    await page.waitForSelector('.file-chip.ready');
+    assert.match((await page.textContent('.file-chip.ready'))!, /folder: 2 files/);
+    const got = await pressAndDownload(session);
+    await screenshot(page, 'system-09-folder');
+    // cliBuild writes its config into `tmp`, so the CLI reads ./site from the same folder.
+    const want = await cliBuild('folder.tar', { ...config, substituters: [fx.cache], contents: [{ source: './site', target: '/site' }] });
+    assert.ok(got.bytes.equals(want), 'the browser tarball with the folder differs from the CLI one');
+    const listed = await sh('tar', ['-tvf', '-'], { input: got.bytes });
+    assert.match(listed, /^drwxr-xr-x .* site\/css\/$/m);
+    assert.match(listed, /^-rw-r--r-- .* site\/css\/main\.css$/m);
   });
 
   test('error kind: config in the custom form, shown at its field in the form\'s words, Build off until fixed', async () => {
