@@ -246,6 +246,22 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
     assert.match(listed, /^-rw-r--r-- .* site\/css\/main\.css$/m);
   });
 
+  test('custom form by keyboard: Import JSON is reachable with Tab; the focus stays put when the format or compression changes', async () => {
+    const { page } = session;
+    const config = { format: 'tarball', storeContents: [{ object: fx.paths.plain }], substituters: [cache.url], trustedPublicKeys: [fx.publicKey] };
+    await page.goto('about:blank');
+    await page.goto(app.url + encodeConfigFragment(config as ConfigJson));
+    await page.waitForSelector('#config-status[data-valid="true"]');
+    await tabTo(page, 'import-json');
+    await page.focus('#format-tarball');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForSelector('#format-iso:checked');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'format-iso');
+    await page.focus('#compression');
+    await page.selectOption('#compression', 'zstd');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'compression');
+  });
+
   test('error kind: config in the custom form, shown at its field in the form\'s words, Build off until fixed', async () => {
     const { page } = session;
     const config = { format: 'tarball', storeContents: [{ object: fx.paths.plain }], contents: [{ text: 'hello\n', target: 'etc/motd' }], substituters: [cache.url], trustedPublicKeys: [fx.publicKey] };

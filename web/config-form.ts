@@ -122,6 +122,8 @@ export class ConfigForm {
             h('input', {
               type: 'radio',
               name: 'format',
+              // Stable ids: the redraw after a change puts the focus back by id.
+              id: `format-${value}`,
               value,
               checked: c.format === value,
               onchange: () => {
@@ -140,10 +142,13 @@ export class ConfigForm {
         { class: 'row' },
         field(
           'Compression',
-          select(c.compression, [['', `default (${defaultCompression})`], ['none', 'none'], ['xz', 'xz'], ['zstd', 'zstd'], ['gzip', 'gzip']], (v) => {
-            c.compression = v;
-            this.changed(true);
-          }),
+          Object.assign(
+            select(c.compression, [['', `default (${defaultCompression})`], ['none', 'none'], ['xz', 'xz'], ['zstd', 'zstd'], ['gzip', 'gzip']], (v) => {
+              c.compression = v;
+              this.changed(true);
+            }),
+            { id: 'compression' },
+          ),
         ),
         (c.compression ?? defaultCompression) === 'xz' ? field('xz preset', num(c.xzPreset, (v) => ((c.xzPreset = v), this.changed()), { min: '0', max: '9', placeholder: '6' })) : null,
         field('File name', text(c.fileName, (v) => ((c.fileName = v), this.changed()), { placeholder: 'default', id: 'file-name' }), 'without the compression extension'),
