@@ -300,6 +300,34 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
     }
   });
 
+  test('first load: page weight measured; each asset fetched at most twice (the page, then the service worker\'s copy)', async () => {
+    const fresh = await openBrowser();
+    try {
+      app.requests.length = 0;
+      await fresh.page.goto(app.url);
+      await fresh.page.waitForSelector('#config-status[data-valid="true"]');
+      await fresh.page.evaluate(async () => {
+        await navigator.serviceWorker.ready;
+        const list = (await (await fetch('./precache.json')).json()) as { files: string[] };
+        for (let i = 0; i < 200; i++) {
+          const kept = await (await caches.open('nix-imager-app')).keys();
+          if (kept.length >= list.files.length) return;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error('the service worker did not keep the app');
+      });
+      const byPath = new Map<string, number>();
+      for (const r of app.requests) byPath.set(r.path.split('?')[0]!, (byPath.get(r.path.split('?')[0]!) ?? 0) + 1);
+      const twice = [...byPath].filter(([p, n]) => n > 2 && p.includes('/assets/'));
+      assert.deepEqual(twice, [], 'hashed assets fetched more than twice');
+      const total = app.requests.reduce((n, r) => n + r.bytes, 0);
+      const wasm = app.requests.filter((r) => r.path.endsWith('.wasm')).reduce((n, r) => n + r.bytes, 0);
+      console.log(`first load: ${app.requests.length} requests, ${(total / 1024).toFixed(0)} KiB (${(wasm / 1024).toFixed(0)} KiB of it wasm, ${((total - wasm) / 1024).toFixed(0)} KiB without)`);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   test('phone width and dark mode: the flow fits 360 px', async () => {
     const { page } = session;
     await page.setViewportSize({ width: 360, height: 780 });
