@@ -194,6 +194,20 @@ test('a 300 MiB file runs around the superblock copy of group 1 and reads back b
   await rm(img);
 });
 
+test('a directory of more than 65 000 subdirectories (a big /nix/store) counts 1 link, as dir_nlink says', async () => {
+  const root = newDir(0o755);
+  const store = newDir(0o1775);
+  root.entries.set('store', store);
+  for (let i = 0; i < 65001; i++) store.entries.set(`${String(i).padStart(32, 'a')}-p`, newDir(0o555));
+  const img = await writeImage(root);
+  await e2fsck(img);
+  const stat = await debugfs(img, 'stat /store');
+  assert.match(stat, /Links: 1\s/);
+  assert.match(stat, /Mode: {2}01775/);
+  assert.match(await debugfs(img, 'stat /'), /Links: 4\s/);
+  await rm(img);
+});
+
 test('symlinks of every length from 1 to 4095 bytes, fast and slow, read back', async () => {
   const root = newDir(0o755);
   const links = newDir(0o755);

@@ -54,7 +54,7 @@ test('OVMF boots systemd-boot from a bare FAT volume (efi.img-sized) and it star
   const image = join(tmp, 'efi.img');
   await writeSparseFile(fatImage(espTree(), { mtime: 946684800, label: 'EFIBOOT', volumeId: 0x12345678 }), image);
   assertFsckClean(image);
-  const serial = await bootQemu(image, 'disk', 150, 'uefi');
+  const serial = await bootQemu(image, 'disk', 300, 'uefi');
   assert.ok(serial.includes(MARKER), `no marker on the serial console:\n${serial.slice(-3000)}`);
 });
 
@@ -62,6 +62,6 @@ test('… and from a 256 MiB FAT32 volume labelled ESP, as a disk image\'s ESP',
   const image = join(tmp, 'esp.img');
   await writeSparseFile(fatImage(espTree(), { mtime: 946684800, size: 256 * 1024 * 1024, fatType: 32, label: 'ESP' }), image);
   assertFsckClean(image);
-  const serial = await bootQemu(image, 'disk', 150, 'uefi');
+  const serial = await bootQemu(image, 'disk', 300, 'uefi');
   assert.ok(serial.includes(MARKER), `no marker on the serial console:\n${serial.slice(-3000)}`);
 });

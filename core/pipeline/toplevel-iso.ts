@@ -15,12 +15,12 @@ import { readToplevel, ToplevelError } from '../nixos/toplevel.ts';
 import { DEFAULT_STORE_DIR, storePathOf } from '../nix/store-path.ts';
 import type { NarCache } from '../store/nar-cache.ts';
 import { fetchNar, type FetchNarOptions } from '../store/nar-fetch.ts';
-import type { BuildConfig, Content, IsoConfig } from './config.ts';
+import type { Content, IsoBuildConfig, IsoConfig } from './config.ts';
 import { lookupStoreNode, StoreLookupError } from './store-lookup.ts';
 
 export interface LiveIso {
   /** The config with the toplevel turned into contents and ISO options. */
-  config: BuildConfig;
+  config: IsoBuildConfig;
   /** The FAT image El Torito's EFI entry boots (systemd-boot, its entries, kernel and initrd), when UEFI can boot. */
   efiImage: { target: string; files: EfiFile[] } | undefined;
   /** What the ISO cannot do and why (e.g. no syslinux in the closure: no BIOS boot). */
@@ -39,9 +39,8 @@ const SYSLINUX_DIR = 'share/syslinux';
 const SYSTEMD_BOOT_DIR = 'lib/systemd/boot/efi';
 
 /** Plans the live ISO of `config.toplevel`; refuses, naming the toplevel, one that cannot boot from an ISO. */
-export async function planLiveIso(config: BuildConfig, sources: Sources): Promise<LiveIso> {
-  const top = config.toplevel!;
-  const iso = config.iso!;
+export async function planLiveIso(config: IsoBuildConfig, top: string, sources: Sources): Promise<LiveIso> {
+  const iso = config.iso;
   const closure = await resolvePaths([top], sources.caches, { ...sources.resolveOpts, closure: true });
   const store = storeReader(closure, sources);
   const t = await readToplevel(top, store.lookupIn([top]));
@@ -117,7 +116,7 @@ async function findSyslinux(candidates: string[], store: StoreReader): Promise<S
 
 const storeFile = (path: string, target: string): Content => ({ source: { kind: 'store', path }, target });
 
-function isoContents(s: LiveSystem, config: BuildConfig, syslinux: Syslinux | undefined): Content[] {
+function isoContents(s: LiveSystem, config: IsoBuildConfig, syslinux: Syslinux | undefined): Content[] {
   const out: Content[] = [
     storeFile(s.kernel, isoKernelPath(s)),
     storeFile(s.initrd, ISO_INITRD_PATH),
@@ -125,7 +124,7 @@ function isoContents(s: LiveSystem, config: BuildConfig, syslinux: Syslinux | un
   ];
   if (syslinux !== undefined) {
     for (const f of syslinux.files) out.push(storeFile(`${syslinux.storePath}/${SYSLINUX_DIR}/${f}`, `/isolinux/${f}`));
-    out.push({ source: { kind: 'text', text: isolinuxCfg(s, config.iso!.bootTimeout) }, target: '/isolinux/isolinux.cfg' });
+    out.push({ source: { kind: 'text', text: isolinuxCfg(s, config.iso.bootTimeout) }, target: '/isolinux/isolinux.cfg' });
   }
   return out;
 }
