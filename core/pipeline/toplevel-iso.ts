@@ -11,7 +11,7 @@ import { binaryToText, textToBinary } from '../io/binary-string.ts';
 import { bytesSource } from '../io/data-source.ts';
 import { denseChunks } from '../io/sparse.ts';
 import { efiImageFiles, isoKernelPath, ISO_INITRD_PATH, isolinuxCfg, liveSystem, type EfiFile, type LiveSystem } from '../nixos/live-iso.ts';
-import { readToplevel, ToplevelError } from '../nixos/toplevel.ts';
+import { expectSystem, readToplevel, ToplevelError } from '../nixos/toplevel.ts';
 import { DEFAULT_STORE_DIR, storePathOf } from '../nix/store-path.ts';
 import type { NarCache } from '../store/nar-cache.ts';
 import { fetchNar, type FetchNarOptions } from '../store/nar-fetch.ts';
@@ -44,9 +44,7 @@ export async function planLiveIso(config: IsoBuildConfig, top: string, sources: 
   const closure = await resolvePaths([top], sources.caches, { ...sources.resolveOpts, closure: true });
   const store = storeReader(closure, sources);
   const t = await readToplevel(top, store.lookupIn([top]));
-  if (config.system !== null && config.system !== t.system) {
-    throw new ToplevelError(top, `is built for ${t.system}, but the config's "system" says ${config.system}`);
-  }
+  expectSystem(t, config.system);
   const system = liveSystem(t, iso.volumeID ?? undefined);
   for (const [what, file] of [['kernel', system.kernel], ['initrd', system.initrd]] as const) {
     if (!closure.has(storePathOf(file).storePath)) throw new ToplevelError(top, `its ${what} ${file} is not in its closure`);
