@@ -5,6 +5,7 @@ import { AbortedError, toErrorData } from '../core/errors.ts';
 import { buildImage } from '../core/pipeline/build-image.ts';
 import type { Progress, Stage } from '../core/pipeline/progress.ts';
 import type { BuildReply, BuildRequest } from './build-in-thread.ts';
+import { createDirectorySink } from './directory-sink.ts';
 import { createFileSink } from './file-sink.ts';
 import { createNodePlatform } from './platform.ts';
 
@@ -28,7 +29,8 @@ const onProgress = (p: Progress) => {
 };
 const platform = createNodePlatform({ configDir, cacheDir, threads: config.threads });
 try {
-  const sink = await createFileSink(output);
+  // A netboot build to `--output DIR/` unpacks its files there.
+  const sink = output.endsWith('/') ? await createDirectorySink(output) : await createFileSink(output);
   post({ kind: 'done', summary: await buildImage(config, platform, sink, { signal: abort.signal, onProgress: progress ? onProgress : undefined }) });
 } catch (e) {
   post({ kind: 'failed', error: toErrorData(e) });

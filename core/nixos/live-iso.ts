@@ -1,23 +1,28 @@
 // What a NixOS live ISO holds besides the store, decided from the toplevel alone, as
 // nixos/modules/installer/cd-dvd/iso-image.nix lays it out: the kernel and initrd under /boot/,
 // /version.txt, isolinux with a generated isolinux.cfg for BIOS, and for UEFI a FAT image with
-// systemd-boot, its loader entries and the kernel and initrd (systemd-boot reads only that volume).
+// systemd-boot, its loader entries and the kernel and initrd (systemd-boot reads only that volume);
+// and for netboot (nixos/modules/installer/netboot/netboot.nix) the iPXE script.
 import { architectureOf, type Architecture } from './architecture.ts';
 import { bootEntry, efiFileName, entryFileName, isoDate, kernelOptions, loaderConf } from './systemd-boot.ts';
 import { ToplevelError, type Toplevel } from './toplevel.ts';
 
-/** A toplevel that can boot from an ISO: what the boot menus need, checked. */
-export interface LiveSystem {
+/** A toplevel with what a boot loader needs, checked. */
+export interface BootableSystem {
   storePath: string;
   architecture: Architecture;
   kernel: string;
   initrd: string;
   init: string;
   kernelParams: string[];
-  /** The ISO's volume ID, which stage 1 looks for (root=LABEL=…). */
-  volumeID: string;
   /** The menu label: "NixOS <label>". */
   label: string;
+}
+
+/** A toplevel that can boot from an ISO. */
+export interface LiveSystem extends BootableSystem {
+  /** The ISO's volume ID, which stage 1 looks for (root=LABEL=…). */
+  volumeID: string;
 }
 
 const MAX_VOLUME_ID = 32;
@@ -26,34 +31,52 @@ const MAX_VOLUME_ID = 32;
 export const rootLabel = (params: readonly string[]): string | undefined =>
   params.findLast((p) => p.startsWith('root=LABEL='))?.slice('root=LABEL='.length);
 
-/** Checks that `t` can boot from an ISO (volume ID from root=LABEL= unless `volumeID` is given); one error naming all that is missing. */
-export function liveSystem(t: Toplevel, volumeID: string | undefined): LiveSystem {
+/** What keeps `t` from booting at all: no kernel, initrd or init, or an architecture without boot loader names. */
+function bootProblems(t: Toplevel): string[] {
   const missing: string[] = [];
   if (t.kernel === undefined) missing.push('no kernel');
   if (t.initrd === undefined) missing.push('no initrd');
   if (t.init === undefined) missing.push('no init');
-  const id = volumeID ?? rootLabel(t.kernelParams);
-  if (id === undefined) missing.push('no root=LABEL= in its kernel parameters to name the ISO volume by (set iso.volumeID)');
-  else if (id.length === 0 || id.length > MAX_VOLUME_ID) missing.push(`volume ID ${JSON.stringify(id)} is ${id.length} characters; an ISO 9660 volume ID holds 1 to ${MAX_VOLUME_ID}`);
-  else if (!/^[\x21-\x7e]+$/.test(id)) missing.push(`volume ID ${JSON.stringify(id)} has characters an ISO 9660 volume ID cannot hold (printable ASCII without spaces)`);
   const system = t.system ?? 'x86_64-linux';
-  const architecture = architectureOf(system);
-  if (architecture === undefined) missing.push(`system ${JSON.stringify(system)} has no known boot loader names`);
-  if (missing.length > 0) throw new ToplevelError(t.storePath, `cannot boot from an ISO: ${missing.join('; ')}`);
+  if (architectureOf(system) === undefined) missing.push(`system ${JSON.stringify(system)} has no known boot loader names`);
+  return missing;
+}
+
+function bootable(t: Toplevel): BootableSystem {
   return {
     storePath: t.storePath,
-    architecture: architecture!,
+    architecture: architectureOf(t.system ?? 'x86_64-linux')!,
     kernel: t.kernel!,
     initrd: t.initrd!,
     init: t.init!,
     kernelParams: t.kernelParams,
-    volumeID: id!,
     label: t.label ?? '',
   };
 }
 
+/** Checks that `t` can boot at all (netboot: kernel, initrd, init); one error naming all that is missing. */
+export function bootableSystem(t: Toplevel, image: string): BootableSystem {
+  const missing = bootProblems(t);
+  if (missing.length > 0) throw new ToplevelError(t.storePath, `cannot boot from ${image}: ${missing.join('; ')}`);
+  return bootable(t);
+}
+
+/** Checks that `t` can boot from an ISO (volume ID from root=LABEL= unless `volumeID` is given); one error naming all that is missing. */
+export function liveSystem(t: Toplevel, volumeID: string | undefined): LiveSystem {
+  const missing = bootProblems(t);
+  const id = volumeID ?? rootLabel(t.kernelParams);
+  if (id === undefined) missing.push('no root=LABEL= in its kernel parameters to name the ISO volume by (set iso.volumeID)');
+  else if (id.length === 0 || id.length > MAX_VOLUME_ID) missing.push(`volume ID ${JSON.stringify(id)} is ${id.length} characters; an ISO 9660 volume ID holds 1 to ${MAX_VOLUME_ID}`);
+  else if (!/^[\x21-\x7e]+$/.test(id)) missing.push(`volume ID ${JSON.stringify(id)} has characters an ISO 9660 volume ID cannot hold (printable ASCII without spaces)`);
+  if (missing.length > 0) throw new ToplevelError(t.storePath, `cannot boot from an ISO: ${missing.join('; ')}`);
+  return { ...bootable(t), volumeID: id! };
+}
+
+/** The kernel's file name in its store path: bzImage (x86), Image (aarch64). */
+export const kernelFileName = (s: BootableSystem): string => s.kernel.slice(s.kernel.lastIndexOf('/') + 1);
+
 /** Where the ISO keeps the kernel and initrd: /boot/<kernel file name> and /boot/initrd. */
-export const isoKernelPath = (s: LiveSystem): string => `/boot/${s.kernel.slice(s.kernel.lastIndexOf('/') + 1)}`;
+export const isoKernelPath = (s: BootableSystem): string => `/boot/${kernelFileName(s)}`;
 export const ISO_INITRD_PATH = '/boot/initrd';
 
 /** isolinux.cfg like iso-image.nix's (no splash): the default entry, then nixpkgs' variants. */
@@ -99,4 +122,9 @@ export function efiImageFiles(s: LiveSystem, systemdBoot: string, timeoutSeconds
       }),
     },
   ];
+}
+
+/** netboot.nix's iPXE script; ${cmdline} lets a chainloading script (netboot.xyz) add parameters. */
+export function netbootIpxe(s: BootableSystem): string {
+  return `#!ipxe\nkernel ${kernelFileName(s)} ${kernelOptions(s.init, ['initrd=initrd', ...s.kernelParams])} \${cmdline}\ninitrd initrd\nboot\n`;
 }

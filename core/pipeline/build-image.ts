@@ -18,7 +18,7 @@ import { ConfigError, type BuildConfig, type ContentSource } from './config.ts';
 import { writeFormat } from './write-format.ts';
 import type { ProgressListener } from './progress.ts';
 import { lookupStoreNode } from './store-lookup.ts';
-import { efiImageNode, planLiveIso } from './toplevel-iso.ts';
+import { efiImageNode, planToplevelImage } from './toplevel-plan.ts';
 
 /** What a build needs from its platform (Node CLI or browser worker). */
 export interface Platform {
@@ -91,7 +91,8 @@ function resolveSettings(config: BuildConfig, fetch: Fetch, signal?: AbortSignal
 export async function planBuild(config: BuildConfig, fetch: Fetch, opts: Pick<BuildOptions, 'signal' | 'onProgress'> = {}): Promise<BuildPlan> {
   const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.signal);
   const imageRoots = config.storeContents.map((s) => s.object);
-  const squashfsRoots = config.iso?.squashfsContents ?? [];
+  // Netboot's initrd carries the toplevel's closure as /nix-store.squashfs.
+  const squashfsRoots = config.iso?.squashfsContents ?? (config.format === 'netboot' ? [config.toplevel!] : []);
   const resolved = await resolvePaths([...imageRoots, ...squashfsRoots], caches, {
     ...resolveOpts,
     closure: true,
@@ -112,7 +113,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   const { signal, onProgress } = opts;
   const storeDir = DEFAULT_STORE_DIR;
   const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, signal);
-  const live = given.toplevel !== null ? await planLiveIso(given, { caches, resolveOpts, narCache: platform.narCache, signal }) : undefined;
+  const live = given.toplevel !== null ? await planToplevelImage(given, { caches, resolveOpts, narCache: platform.narCache, signal }) : undefined;
   const config = live?.config ?? given;
   // A plan made before the toplevel was read does not know its closure.
   const { resolved, imageClosure, squashfsClosure } = (live ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, opts));

@@ -6,7 +6,7 @@ import { NixImagerError } from '../errors.ts';
  * The build configuration, mirroring the NixOS options of make-system-tarball / iso-image /
  * make-squashfs. `parseConfig` validates untrusted JSON and fills in nixpkgs' defaults.
  */
-export type ImageFormat = 'tarball' | 'iso' | 'squashfs';
+export type ImageFormat = 'tarball' | 'iso' | 'squashfs' | 'netboot';
 export type Compression = 'none' | 'gzip' | 'xz' | 'zstd';
 export type SquashfsCodec = 'zstd' | 'xz' | 'gzip';
 
@@ -59,7 +59,7 @@ export interface BuildConfig {
   squashfsBlockSize: number;
   sourceDateEpoch: number;
   iso: IsoConfig | null;
-  /** A NixOS system's toplevel store path: the image is built for it (a live ISO), see core/pipeline/toplevel-iso.ts. */
+  /** A NixOS system's toplevel store path: the image is built for it (a live ISO), see core/pipeline/toplevel-plan.ts. */
   toplevel: string | null;
   /** Base name make-system-tarball / iso-image would give the output. */
   fileName: string;
@@ -183,8 +183,8 @@ const EXTENSION: Record<Compression, string> = { none: '', gzip: '.gz', xz: '.xz
 export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConfig {
   if (!isObj(json)) throw new ConfigError('(top level)', 'must be a JSON object');
   onlyKeys(json, '', TOP_KEYS);
-  const format = oneOf(json, 'format', 'format', ['tarball', 'iso', 'squashfs'] as const);
-  if (format === undefined) throw new ConfigError('format', 'is required ("tarball", "iso" or "squashfs")');
+  const format = oneOf(json, 'format', 'format', ['tarball', 'iso', 'squashfs', 'netboot'] as const);
+  if (format === undefined) throw new ConfigError('format', 'is required ("tarball", "iso", "squashfs" or "netboot")');
 
   const substituters = stringList(json, 'substituters', 'substituters') ?? ['https://cache.nixos.org'];
   if (substituters.length === 0) throw new ConfigError('substituters', 'needs at least one binary cache');
@@ -225,12 +225,13 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
   const system = str(json, 'system', 'system') ?? 'x86_64-linux';
   const top = str(json, 'toplevel', 'toplevel');
   const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
-  if (toplevel !== null && format !== 'iso') throw new ConfigError('toplevel', `builds "format": "iso" (a live ISO), not ${JSON.stringify(format)}`);
+  if (toplevel !== null && format !== 'iso' && format !== 'netboot') throw new ConfigError('toplevel', `builds "format": "iso" (a live ISO) or "netboot", not ${JSON.stringify(format)}`);
+  if (toplevel === null && format === 'netboot') throw new ConfigError('toplevel', 'is required for "format": "netboot" (the system to boot)');
   const iso = format === 'iso' ? parseIso(json['iso'], storeDir, squashfsCompression, system, toplevel !== null) : null;
   if (format !== 'iso' && json['iso'] !== undefined) throw new ConfigError('iso', `only applies to "format": "iso"`);
-  if (format !== 'iso' && storeContents.length === 0) throw new ConfigError('storeContents', `a ${format} needs at least one store object`);
+  if (format !== 'iso' && format !== 'netboot' && storeContents.length === 0) throw new ConfigError('storeContents', `a ${format} needs at least one store object`);
 
-  const defaultName = format === 'tarball' ? `nixos-system-${system}.tar` : format === 'iso' ? iso!.isoName : `nixos-store-${system}.squashfs`;
+  const defaultName = format === 'tarball' ? `nixos-system-${system}.tar` : format === 'iso' ? iso!.isoName : format === 'netboot' ? `netboot-${system}.tar` : `nixos-store-${system}.squashfs`;
   return {
     format,
     substituters,
