@@ -32,7 +32,12 @@ Options:
   -h, --help            this text.  --version: the version.
 
 Config (JSON; relative paths are relative to the config file):
-  format              "tarball" | "iso" | "squashfs"                                  (required)
+  format              "tarball" | "iso" | "squashfs" | "netboot"                      (required)
+  toplevel            "/nix/store/…-nixos-system-…": with "iso", a NixOS live ISO built from
+                      the toplevel alone (squashfs store, isolinux from its syslinux, systemd-boot
+                      under UEFI, volume ID from root=LABEL=); with "netboot" (which needs it),
+                      bzImage, initrd (+ the store as a cpio) and netboot.ipxe in one tarball,
+                      or the three files with --output DIR/
   substituters        binary caches, tried in order: "https://…", "file:///…" or a
                       relative path                          (default ["https://cache.nixos.org"])
   trustedPublicKeys   ["name:base64", …]          (default the cache.nixos.org-1 key)
@@ -51,7 +56,10 @@ Config (JSON; relative paths are relative to the config file):
   system              used in default names (default "x86_64-linux")
   iso                 { isoName, volumeID, appID, publisher, bootable, bootImage,
                         efiBootable, efiBootImage, usbBootable, isohybridMbrImage,
-                        squashfsContents: ["/nix/store/…"], squashfsCompression }
+                        squashfsContents: ["/nix/store/…"], squashfsCompression,
+                        bootTimeout: seconds the boot menus wait, with toplevel (default 10) }
+                      with toplevel, bootable/efiBootable/usbBootable default to true and the
+                      boot images come from the closure
 
 Exit status: 0 on success; 1 when the build fails (one line on stderr says which store path
 and what failed); 2 for a usage error.
