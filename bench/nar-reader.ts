@@ -3,19 +3,14 @@
 // and a synthetic NAR of a few big files. Ours: readNar over 1 MiB chunks held in memory, alone and
 // with the node:crypto sha256 tap. Native: `nix nar ls -R` (Nix's own parser) and `sha256sum`. Prints MB/s and ratios.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNar } from '../core/nix/nar-reader.ts';
-import { setSha256Factory } from '../core/primitives/sha256.ts';
+import { nodeSha256 } from '../node/platform.ts';
 import { narHashingTap } from '../core/nix/nar-reader.ts';
 import { writeNar, type NarNode } from '../test/helpers/nar-builder.ts';
 import { NIX_ENV } from '../test/helpers/nix.ts';
 
-setSha256Factory(() => {
-  const h = createHash('sha256');
-  return { update: (b) => void h.update(b), digest: () => new Uint8Array(h.digest()) };
-});
 const env = { ...process.env, ...NIX_ENV };
 const MB = 1e6;
 
@@ -69,7 +64,7 @@ for (const file of [dumpNar('/usr/lib/x86_64-linux-gnu', 'usrlib'), dumpNar('/us
     for await (const _ of readNar(chunks(nar))) entries++;
   });
   const parseHash = await best(async () => {
-    const tap = narHashingTap(chunks(nar));
+    const tap = narHashingTap(chunks(nar), nodeSha256);
     for await (const _ of readNar(tap.chunks)) void _;
     tap.result();
   });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { planBuild } from '../core/pipeline/build-image.ts';
 import { parseConfig } from '../core/pipeline/config.ts';
 import { fetchWithFiles } from '../node/file-fetch.ts';
-import '../node/platform.ts';
+import { nodeEd25519Verify } from '../node/platform.ts';
 import { ROOT } from '../test/helpers/cli.ts';
 import { NIX_ENV } from '../test/helpers/nix.ts';
 import { syntheticCache } from '../test/helpers/synthetic-cache.ts';
@@ -38,7 +38,7 @@ try {
   });
   const t = performance.now();
   const cpu = process.cpuUsage();
-  const plan = await planBuild(config, fetchWithFiles);
+  const plan = await planBuild(config, fetchWithFiles, { verify: nodeEd25519Verify });
   const ours = (performance.now() - t) / 1000;
   const used = process.cpuUsage(cpu);
   if (plan.imageClosure.length !== paths) throw new Error(`resolved ${plan.imageClosure.length} of ${paths} paths`);

@@ -13,7 +13,7 @@ import { textToBinary } from '../core/io/binary-string.ts';
 import { writeSquashfs, type SquashfsCompression } from '../core/squashfs/squashfs-writer.ts';
 import { createFileSink } from '../node/file-sink.ts';
 import { createNodeCodecPool } from '../node/codec-pool.ts';
-import { useNodeCodecs } from '../node/codec-wasm.ts';
+import { nodeCodecs } from '../node/codec-wasm.ts';
 import { treeFromDisk } from '../node/fs-tree.ts';
 
 type Codec = 'gzip' | 'zstd' | 'xz';
@@ -27,14 +27,13 @@ const cores = availableParallelism();
 
 /** The child: writes one image with our writer and prints its own wall time. */
 async function child(codec: Codec, out: string, sources: string[]): Promise<void> {
-  useNodeCodecs();
   const root = newDir(0o777);
   for (const s of sources) root.entries.set(textToBinary(s.slice(s.lastIndexOf('/') + 1)), treeFromDisk(s));
   const pool = createNodeCodecPool(cores);
   const sink = await createFileSink(out);
   const t = performance.now();
   try {
-    await writeSquashfs(root, sink, { compression: COMPRESSION[codec].ours, mtime: 315532800, pool });
+    await writeSquashfs(root, sink, { compression: COMPRESSION[codec].ours, mtime: 315532800, pool, codecs: nodeCodecs });
     await sink.close();
   } finally {
     await pool.close();

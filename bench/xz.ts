@@ -13,12 +13,10 @@ import { xzDecompressor } from '../core/xz/xz-decompressor.ts';
 import { zstdCompressor, zstdDecompressor } from '../core/zstd/zstd.ts';
 import { encodeXzBlock } from '../core/xz/xz-encode.ts';
 import { defaultBlockSize } from '../core/xz/xz-compressor.ts';
-import { codecs } from '../core/codec/wasm-codecs.ts';
 import type { StreamCompressor } from '../core/codec/stream-compressor.ts';
 import { createNodeCodecPool } from '../node/codec-pool.ts';
-import { useNodeCodecs } from '../node/codec-wasm.ts';
+import { nodeCodecs } from '../node/codec-wasm.ts';
 
-useNodeCodecs();
 const MB = 1e6;
 const size = Number(process.argv[2] ?? 200) * MB;
 const cores = availableParallelism();
@@ -113,7 +111,7 @@ async function xzEmbeddedDecode(compressed: Uint8Array): Promise<number> {
 /** Linear memory of one worker's wasm instance after encoding one full block at preset 6. */
 async function workerMemory(data: Uint8Array): Promise<number> {
   const blockSize = defaultBlockSize(6);
-  const w = await codecs();
+  const w = await nodeCodecs.instance();
   encodeXzBlock(w, data.subarray(0, blockSize), { preset: 6, extreme: false, check: 'crc64' }, blockSize);
   return w.x.memory.buffer.byteLength;
 }
@@ -123,7 +121,7 @@ try {
   const data = readFileSync(file);
   console.log(`input ${file}: ${(data.length / MB).toFixed(0)} MB, ${cores} cores, preset 6, block ${defaultBlockSize(6) / (1 << 20)} MiB\n`);
 
-  await measure('ours, 1 worker (in-process)', data.length, () => pipe(xzCompressor({ preset: 6 }), data));
+  await measure('ours, 1 worker (in-process)', data.length, () => pipe(xzCompressor({ preset: 6, codecs: nodeCodecs }), data));
   const pool = createNodeCodecPool(cores);
   try {
     await measure(`ours, ${cores} workers`, data.length, () => pipe(xzCompressor({ preset: 6, pool }), data));
@@ -139,14 +137,14 @@ try {
   const compressed = spawnSync('xz', ['-6', '-T0', '-c', file], { maxBuffer: 1 << 30 }).stdout;
   writeFileSync(join(tmp, 'in.xz'), compressed);
   await measure('decode: xz-embedded (xz-decompress)', data.length, () => xzEmbeddedDecode(compressed));
-  await measure('decode: ours (liblzma wasm)', data.length, () => pipe(xzDecompressor(), compressed));
+  await measure('decode: ours (liblzma wasm)', data.length, () => pipe(xzDecompressor(nodeCodecs), compressed));
   await measure('decode: native xz -dc', data.length, () => native(`xz -dc ${join(tmp, 'in.xz')}`));
 
   const part = data.subarray(0, Math.min(data.length, 50 * MB));
   const partFile = join(tmp, 'part.bin');
   writeFileSync(partFile, part);
   for (const level of [19, 3]) {
-    await measure(`zstd ${level}: ours`, part.length, () => pipe(zstdCompressor(level), part));
+    await measure(`zstd ${level}: ours`, part.length, () => pipe(zstdCompressor(level, { codecs: nodeCodecs }), part));
     await measure(`zstd ${level}: native --single-thread`, part.length, () => native(`zstd -q -${level} --single-thread -c < ${partFile}`));
   }
   const zst = spawnSync('zstd', ['-q', '-19', '-c', partFile], { maxBuffer: 1 << 30 }).stdout;
@@ -155,7 +153,7 @@ try {
     const { decompress } = await import('fzstd');
     return decompress(zst).length;
   });
-  await measure('zstd decode: ours', part.length, () => pipe(zstdDecompressor(), zst));
+  await measure('zstd decode: ours', part.length, () => pipe(zstdDecompressor(nodeCodecs), zst));
   await measure('zstd decode: native', part.length, () => native(`zstd -q -dc ${join(tmp, 'part.zst')}`));
 
   const memory = await workerMemory(data);

@@ -42,6 +42,8 @@ Config (JSON; relative paths are relative to the config file):
                       relative path                          (default ["https://cache.nixos.org"])
   trustedPublicKeys   ["name:base64", …]          (default the cache.nixos.org-1 key)
   requireSigs         refuse paths not signed by a trusted key (default true)
+                      Building a config you did not write trusts its author: its substituters,
+                      trustedPublicKeys and requireSigs decide what goes into the image.
   storeContents       [{ "object": "/nix/store/…", "symlink": "/run/current-system" | "none" }]
                       their closure goes under /nix/store, with /nix-path-registration
                       (for nix-store --load-db) and the symlinks

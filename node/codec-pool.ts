@@ -4,15 +4,14 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { CodecPool } from '../core/codec/pool.ts';
 import { CodecWorkerError, poolOfWorkers } from '../core/codec/worker-pool.ts';
 import type { CodecWorkerApi } from '../core/codec/codec-worker.ts';
-import { useNodeCodecs } from './codec-wasm.ts';
+import { nodeCodecs } from './codec-wasm.ts';
 import { startWorker, workerEntry } from './start-worker.ts';
 
 /** The codec worker's entry (node/codec-worker-entry.ts, bundled as dist/codec-worker.mjs). */
 export const CODEC_WORKER_URL = workerEntry('codec-worker-entry', 'codec-worker');
 
-/** A pool of worker_threads running codec jobs; also points this thread at wasm/codecs.wasm on disk. */
+/** A pool of worker_threads running codec jobs, each given the module this thread compiles from disk. */
 export function createNodeCodecPool(threads = availableParallelism(), workerUrl: URL = CODEC_WORKER_URL): CodecPool {
-  useNodeCodecs();
   const workers = Array.from({ length: Math.max(1, threads) }, () => {
     const worker = startWorker(workerUrl);
     let closing = false;
@@ -26,5 +25,5 @@ export function createNodeCodecPool(threads = availableParallelism(), workerUrl:
     };
     return { api: wrap<CodecWorkerApi>(nodeEndpoint(worker)), terminate, failed };
   });
-  return poolOfWorkers(workers);
+  return poolOfWorkers(workers, nodeCodecs);
 }

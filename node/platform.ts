@@ -1,32 +1,29 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import type { CodecPool } from '../core/codec/pool.ts';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { Platform } from '../core/pipeline/build-image.ts';
-import { setSha256Factory } from '../core/primitives/sha256.ts';
-import { setEd25519Verifier } from '../core/nix/signature.ts';
+import type { CodecPool } from '../core/codec/pool.ts';
+import type { Ed25519Verify } from '../core/nix/signature.ts';
+import type { Sha256 } from '../core/primitives/sha256.ts';
+import type { Platform } from '../core/platform.ts';
 import { fetchWithFiles } from './file-fetch.ts';
 import { createFileSink } from './file-sink.ts';
 import { openRandomAccess } from './fs-random-access.ts';
 import { nodeFromDisk } from './fs-tree.ts';
 import { narCacheDir } from './nar-cache-dir.ts';
 import { createNodeCodecPool } from './codec-pool.ts';
-import { useNodeCodecs } from './codec-wasm.ts';
+import { nodeCodecs } from './codec-wasm.ts';
 
-// NAR decompression runs liblzma/libzstd in this thread too.
-useNodeCodecs();
-
-// node:crypto hashes ~10x faster than the portable implementation.
-setSha256Factory(() => {
+/** node:crypto hashes ~10x faster than the portable implementation. */
+export function nodeSha256(): Sha256 {
   const h = createHash('sha256');
   return { update: (b) => void h.update(b), digest: () => new Uint8Array(h.digest()) };
-});
+}
 
 // …and checks ed25519 signatures ~20x faster than the portable implementation.
 const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
 const publicKeys = new Map<string, KeyObject>();
-setEd25519Verifier((signature, message, raw) => {
+export const nodeEd25519Verify: Ed25519Verify = (signature, message, raw) => {
   const id = Buffer.from(raw).toString('hex');
   let key = publicKeys.get(id);
   if (key === undefined) {
@@ -34,26 +31,28 @@ setEd25519Verifier((signature, message, raw) => {
     publicKeys.set(id, key);
   }
   return verify(null, message, key, signature);
-});
+};
 
 export interface NodePlatformOptions {
+  /** Where relative local sources are found (the config's directory). */
   configDir: string;
+  /** The NAR cache lives in `<cacheDir>/nar`. */
   cacheDir: string;
+  /** Codec workers; 0 means one per core. */
   threads: number;
 }
 
-export interface NodePlatform extends Platform {
-  dispose(): Promise<void>;
-}
-
-export function createNodePlatform(opts: NodePlatformOptions): NodePlatform {
+export function createNodePlatform(opts: NodePlatformOptions): Platform {
   let scratchDir: Promise<string> | undefined;
   // Workers start only when a build compresses something.
   let pool: CodecPool | undefined;
   return {
     fetch: fetchWithFiles,
     narCache: narCacheDir(join(opts.cacheDir, 'nar')),
-    get codecPool() {
+    sha256: nodeSha256,
+    ed25519Verify: nodeEd25519Verify,
+    codecs: nodeCodecs,
+    codecPool() {
       pool ??= createNodeCodecPool(opts.threads === 0 ? availableParallelism() : opts.threads);
       return pool;
     },

@@ -38,13 +38,24 @@ export function fileFor(root, urlPath) {
 }
 
 /**
- * Serves `root` on 127.0.0.1. `cors` adds Access-Control-Allow-Origin: * (a binary cache used from
+ * What a static host of the app should send with every response: no framing by other sites (the Build
+ * and Trust buttons must not be clickjacked) and no MIME sniffing.
+ */
+export const SECURITY_HEADERS = {
+  'content-security-policy': "frame-ancestors 'none'; object-src 'none'; base-uri 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * Serves `root` on 127.0.0.1 with SECURITY_HEADERS. `cors` adds Access-Control-Allow-Origin: * (a binary cache used from
  * another origin); `rewrite(relPath, res)` may answer a request itself (returns true) — tests use it
  * to serve a corrupted NAR.
  */
 export function createStaticServer({ root, cors = false, rewrite } = {}) {
   const base = resolve(root);
   return createServer(async (req, res) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     if (cors) res.setHeader('access-control-allow-origin', '*');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();

@@ -11,6 +11,7 @@ import type { ContainerImage } from '../core/io/sparse-blocks.ts';
 import { qcow2Image } from '../core/qcow2/qcow2-writer.ts';
 import { vhdDynamicImage, vhdFixedImage } from '../core/vhd/vhd-writer.ts';
 import { vmdkImage } from '../core/vmdk/vmdk-writer.ts';
+import { zlibSync } from 'fflate';
 import { vdiImage } from '../core/vdi/vdi-writer.ts';
 
 const MIB = 1 << 20;
@@ -41,6 +42,12 @@ const FORMATS: Record<string, Format> = {
   'vhd-dynamic': { qemu: 'vpc', write: (s) => vhdDynamicImage(s, { uniqueId }), checks: false },
   vdi: { qemu: 'vdi', write: (s) => vdiImage(s, { uuid: uniqueId }), checks: true },
   vmdk: { qemu: 'vmdk', write: (s) => vmdkImage(s, { cid: 0x1234abcd, fileName: 'nixos.vmdk' }), checks: true },
+  // Grains compressed out of order (later ones first) must still land in order behind their markers.
+  'vmdk-in-flight': {
+    qemu: 'vmdk',
+    write: (s) => vmdkImage(s, { cid: 1, fileName: 'x.vmdk', inFlight: 5, compress: (g) => { const z = zlibSync(g); return new Promise((r) => setTimeout(() => r(z), Math.random() * 3)); } }),
+    checks: true,
+  },
 };
 
 /** Sizes and layouts at the edges: empty, one byte, runs across cluster/block/table boundaries, a mostly empty disk over 4 GiB. */
@@ -98,4 +105,16 @@ test('a fixed VHD refuses a size that is not a whole number of MiB, naming the s
   assert.throws(() => vhdFixedImage(randomSparse(MIB + 512, [], 1), { uniqueId }), /whole number of MiB.*1049088 bytes/);
   assert.throws(() => vhdDynamicImage(randomSparse(MIB + 1, [], 1), { uniqueId }), /512-byte sectors; 1048577/);
   assert.throws(() => vhdDynamicImage(randomSparse(2041 * GIB, [], 1), { uniqueId }), /2040 GiB/);
+});
+
+test('a source with data outside its allocated ranges is refused, not silently dropped', async () => {
+  const { blocksOf, SparseSourceError } = await import('../core/io/sparse-blocks.ts');
+  const liar: SparseSource = { size: 3 * MIB, allocated: () => [{ offset: 0, length: 10 }], async *chunks() { yield new Uint8Array(3 * MIB).fill(1); } };
+  await assert.rejects(async () => {
+    for await (const _ of blocksOf(liar, MIB, [0]));
+  }, (e: Error) => e instanceof SparseSourceError && /data at byte 1048576 outside its allocated ranges/.test(e.message));
+  const short: SparseSource = { size: 3 * MIB, allocated: () => [], async *chunks() { yield { zeros: MIB }; } };
+  await assert.rejects(async () => {
+    for await (const _ of blocksOf(short, MIB, []));
+  }, /gave 1048576 bytes; its size is 3145728/);
 });

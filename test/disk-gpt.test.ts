@@ -139,3 +139,14 @@ test('bad layouts are refused with the partition named', () => {
   assert.throws(() => efiGeometry(9 * MIB + 1), /512-byte sectors/);
   assert.throws(() => guidBytes('97FD5997-D90B-4AA3-8D16-C1723AEA73C'), /not a GUID/);
 });
+
+test('partition content that does not give its stated size stops the disk with the partition named', async () => {
+  const lying = (size: number, gives: number) => ({ size, allocated: () => [], async *chunks() { yield { zeros: gives }; } });
+  const disk = (content: ReturnType<typeof lying>) =>
+    partitionedDisk({ blocks: 1000, diskGuid: new Uint8Array(16), partitions: [{ name: 'root', first: 34, last: 100, type: guidBytes(PARTITION_TYPE.linuxFilesystem), guid: new Uint8Array(16), content }] });
+  const drain = async (d: ReturnType<typeof disk>) => {
+    for await (const _ of d.chunks());
+  };
+  await assert.rejects(drain(disk(lying(4096, 4000))), /"root" content ended after 4000 of its 4096 bytes/);
+  await assert.rejects(drain(disk(lying(4096, 5000))), /"root" content runs past its size of 4096 bytes/);
+});

@@ -10,12 +10,10 @@ import type { Page } from 'playwright-core';
 import { nix32Encode } from '../core/nix/nix32.ts';
 import { encodeConfigFragment } from '../web/config-url.ts';
 import type { ConfigJson } from '../web/config-draft.ts';
-import { downloadBytes, openBrowser, screenshot, serveWebApp, type BrowserSession, type WebApp } from './helpers/browser.ts';
+import { BUILD_TIMEOUT, downloadBytes, openBrowser, openLink, pressAndDownload, screenshot, serveWebApp, type BrowserSession, type WebApp } from './helpers/browser.ts';
 import { narFileOf, serveCache, type CacheServer } from './helpers/cache-server.ts';
 import { ROOT, run, runCli } from './helpers/cli.ts';
 import { fixtureCache, type Fixture } from './helpers/fixtures.ts';
-
-const BUILD_TIMEOUT = 120_000;
 
 let fx: Fixture;
 let app: WebApp;
@@ -59,25 +57,17 @@ function cliBuild(config: ConfigJson): Promise<Buffer> {
   return out;
 }
 
+/** Opens `config` as a link and, when the page asks (a key or cache new to this browser), trusts it: test/e2e-trust.test.ts tests the asking. */
 async function openConfig(page: Page, config: ConfigJson): Promise<void> {
-  await page.goto('about:blank');
-  await page.goto(app.url + encodeConfigFragment(config));
-  await page.waitForSelector('#config-status[data-valid="true"]');
+  await openLink(page, app.url + encodeConfigFragment(config));
+  if (await page.isVisible('#trust-only')) await page.click('#trust-only');
 }
 
-/** Clicks Build and returns the file the browser downloaded; a failed build fails at once, with the page's words. */
+/** Clicks Build and returns the file the browser downloaded. */
 async function browserBuild(page: Page, doneShot?: string): Promise<{ name: string; bytes: Buffer }> {
-  const download = page.waitForEvent('download', { timeout: BUILD_TIMEOUT });
-  // The click handler sets the state to "resolving" before it returns, so a later failure is this build's.
-  await page.click('#build');
-  const failed = page.waitForSelector('body[data-state="failed"], body[data-state="cancelled"]', { timeout: BUILD_TIMEOUT }).then(async () => {
-    throw new Error(`the build failed in the page: ${await page.textContent('#result')} (console: ${session.errors.join(' | ')})`);
-  });
-  failed.catch(() => {});
-  const d = await Promise.race([download, failed]);
-  await page.waitForSelector('body[data-state="done"]');
+  const got = await pressAndDownload(session, '#build', page);
   if (doneShot) await screenshot(page, doneShot);
-  return { name: d.suggestedFilename(), bytes: await downloadBytes(d) };
+  return got;
 }
 
 function narRequests(): number {
@@ -324,6 +314,7 @@ describe('browser app (headless Chromium)', { timeout: 600_000 }, () => {
     await cache.close();
     await page.reload();
     await page.waitForSelector('#config-status[data-valid="true"]');
+    assert.ok(await page.isHidden('#trust'), 'the keys and cache confirmed online are asked about again offline');
     const got = await browserBuild(page, '07-offline');
     assert.equal(sha(got.bytes), sha(await cliBuild(tarballConfig())));
   });

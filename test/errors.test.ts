@@ -12,7 +12,7 @@ import { parseNarInfo } from '../core/nix/narinfo.ts';
 import { parsePublicKey } from '../core/nix/signature.ts';
 import { fetchNar, NarVerificationError } from '../core/store/nar-fetch.ts';
 import { ConfigError } from '../core/pipeline/config.ts';
-import { useNodeCodecs } from '../node/codec-wasm.ts';
+import { nodeCodecs } from '../node/codec-wasm.ts';
 import { narCacheDir } from '../node/nar-cache-dir.ts';
 import { runCli } from './helpers/cli.ts';
 import { serveWithFaults, type FaultServer } from './helpers/fault-server.ts';
@@ -24,7 +24,6 @@ let tmp: string;
 let victim: { storePath: string; nar: string };
 
 before(async () => {
-  useNodeCodecs();
   syn = await syntheticCache({ paths: 4, filesPerPath: 3, meanFileSize: 2000, compression: 'xz', seed: 12 });
   tmp = await mkdtemp(join(tmpdir(), 'nix-imager-errors-'));
   const info = parseNarInfo(await readFile(join(syn.dir, `${syn.toplevel.slice(11, 43)}.narinfo`), 'utf8'));
@@ -45,7 +44,7 @@ test('a NAR answered with 503 until the retries run out is a download error nami
   withOutage(async (s) => {
     const cache = new BinaryCache(s.url, fetch, { backoffMs: 5 });
     const resolved = await resolvePaths([syn.toplevel], [cache], { trustedKeys: [parsePublicKey(syn.publicKey)], requireSigs: true, closure: false });
-    const error = await fetchNar(resolved.get(syn.toplevel)!, narCacheDir(join(tmp, 'nar')), { attempts: 2 }).then(
+    const error = await fetchNar(resolved.get(syn.toplevel)!, narCacheDir(join(tmp, 'nar')), { attempts: 2, codecs: nodeCodecs }).then(
       () => assert.fail('the fetch succeeded'),
       (e: unknown) => e,
     );

@@ -11,7 +11,7 @@ import { parseNarInfo } from '../core/nix/narinfo.ts';
 import { nix32Encode } from '../core/nix/nix32.ts';
 import { parsePublicKey } from '../core/nix/signature.ts';
 import { fetchNar } from '../core/store/nar-fetch.ts';
-import { useNodeCodecs } from '../node/codec-wasm.ts';
+import { nodeCodecs } from '../node/codec-wasm.ts';
 import { narCacheDir } from '../node/nar-cache-dir.ts';
 import { runCli } from './helpers/cli.ts';
 import { serveWithFaults, type FaultRule, type FaultServer } from './helpers/fault-server.ts';
@@ -27,7 +27,6 @@ let cleanTar: Buffer;
 const FAST: RetryOptions = { backoffMs: 20, timeoutMs: 5000 };
 
 before(async () => {
-  useNodeCodecs();
   syn = await syntheticCache({ paths: 12, filesPerPath: 8, meanFileSize: 60_000, compression: 'xz', seed: 11 });
   tmp = await mkdtemp(join(tmpdir(), 'nix-imager-faults-'));
   const infos = await Promise.all(
@@ -58,7 +57,7 @@ async function fetchClosure(server: FaultServer, retry: RetryOptions = FAST): Pr
     const resolved = await resolvePaths([syn.toplevel], [cache], { trustedKeys: [parsePublicKey(syn.publicKey)], requireSigs: true, closure: true });
     assert.equal(resolved.size, syn.paths.length);
     const nars = narCacheDir(narDir);
-    for (const r of resolved.values()) await fetchNar(r, nars);
+    for (const r of resolved.values()) await fetchNar(r, nars, { codecs: nodeCodecs });
     return { narDir };
   } catch (error) {
     return { narDir, error };

@@ -10,7 +10,7 @@ import { bytesSource } from '../core/io/data-source.ts';
 import { isoStream } from '../core/iso9660/iso-writer.ts';
 import { writeSquashfs } from '../core/squashfs/squashfs-writer.ts';
 import { createFileSink } from '../node/file-sink.ts';
-import { useNodeCodecs } from '../node/codec-wasm.ts';
+import { nodeCodecs } from '../node/codec-wasm.ts';
 import { sh } from './helpers/cli.ts';
 import { describeDisk, describeImage } from './helpers/describe-tree.ts';
 
@@ -18,7 +18,6 @@ import { describeDisk, describeImage } from './helpers/describe-tree.ts';
 
 let tmp: string;
 before(async () => {
-  useNodeCodecs();
   tmp = await mkdtemp(join(tmpdir(), 'nix-imager-prop-'));
 });
 after(() => rm(tmp, { recursive: true, force: true }));
@@ -89,7 +88,7 @@ test('property: random trees written as squashfs come back exactly through unsqu
       const img = join(tmp, `p${run++}.sqfs`);
       const sink = await createFileSink(img);
       try {
-        await writeSquashfs(root, sink, { compression: codec === 'gzip' ? { codec } : { codec, level: 3 }, blockSize: 4096 });
+        await writeSquashfs(root, sink, { compression: codec === 'gzip' ? { codec } : { codec, level: 3 }, blockSize: 4096, codecs: nodeCodecs });
         await sink.close();
       } catch (e) {
         await sink.abort();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { sh, run } from './helpers/cli.ts';
 import { nodeFromDisk, treeFromDisk } from '../node/fs-tree.ts';
 import { createFileSink } from '../node/file-sink.ts';
-import { useNodeCodecs } from '../node/codec-wasm.ts';
+import { nodeCodecs } from '../node/codec-wasm.ts';
 import { createNodeCodecPool } from '../node/codec-pool.ts';
 import { writeSquashfs, SquashfsError, type BlockCompress, type SquashfsOptions } from '../core/squashfs/squashfs-writer.ts';
 import { contentKey } from '../core/squashfs/file-blocks.ts';
@@ -66,7 +66,6 @@ async function buildFixture(dir: string): Promise<void> {
 }
 
 before(async () => {
-  useNodeCodecs();
   tmp = await mkdtemp(join(tmpdir(), 'nix-imager-squashfs-'));
   src = join(tmp, 'src');
   await buildFixture(src);
@@ -77,7 +76,7 @@ async function writeImage(name: string, tree: ImageDir, opts: SquashfsOptions): 
   const out = join(tmp, name);
   const sink = await createFileSink(out);
   try {
-    await writeSquashfs(tree, sink, opts);
+    await writeSquashfs(tree, sink, { codecs: nodeCodecs, ...opts });
   } catch (e) {
     await sink.abort(e);
     throw e;
@@ -279,7 +278,7 @@ test('same tree, same bytes: in this thread and on a worker pool, twice', async 
   const images: Uint8Array[] = [];
   for (let i = 0; i < 2; i++) {
     const sink = new MemorySeekable();
-    await writeSquashfs(tree, sink, { blockSize: BS, compression: { codec: 'xz', bcj: 'x86' }, mtime: 1 });
+    await writeSquashfs(tree, sink, { blockSize: BS, compression: { codec: 'xz', bcj: 'x86' }, mtime: 1, codecs: nodeCodecs });
     images.push(sink.bytes);
   }
   const pool = createNodeCodecPool(2);
@@ -317,7 +316,7 @@ test('trees and options squashfs cannot hold are refused before anything is writ
   cases.push(['mtime', newDir(), { mtime: 2 ** 32 }, /mtime 4294967296/]);
   for (const [what, tree, opts, message] of cases) {
     const sink = new MemorySeekable();
-    await assert.rejects(writeSquashfs(tree, sink, { compression: { codec: 'gzip' }, ...opts }), (e: Error) => {
+    await assert.rejects(writeSquashfs(tree, sink, { compression: { codec: 'gzip' }, codecs: nodeCodecs, ...opts }), (e: Error) => {
       assert.ok(e instanceof SquashfsError, `${what}: ${e}`);
       assert.match(e.message, message, what);
       return true;
@@ -402,7 +401,7 @@ test('a file over 4 GiB (all holes) gets the extended inode with the sparse coun
 test('blocks finishing out of order on a slow, uneven compressor still land in order: same bytes as in-thread', async () => {
   const tree = treeFromDisk(join(src, 'data'));
   const plain = new MemorySeekable();
-  await writeSquashfs(tree, plain, { blockSize: BS, compression: { codec: 'gzip' } });
+  await writeSquashfs(tree, plain, { blockSize: BS, compression: { codec: 'gzip' }, codecs: nodeCodecs });
   let calls = 0;
   const uneven: BlockCompress = async (data) => {
     // Later blocks often finish first.
@@ -412,6 +411,7 @@ test('blocks finishing out of order on a slow, uneven compressor still land in o
   const progress: number[] = [];
   const shuffled = new MemorySeekable();
   await writeSquashfs(tree, shuffled, {
+    codecs: nodeCodecs,
     blockSize: BS,
     compression: { codec: 'gzip' },
     compress: { data: uneven, metadata: uneven },

@@ -4,9 +4,8 @@ import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { xzCompressor } from '../core/xz/xz-compressor.ts';
 import { XzError } from '../core/xz/xz-error.ts';
-import { useNodeCodecs } from '../node/codec-wasm.ts';
+import { nodeCodecs } from '../node/codec-wasm.ts';
 
-useNodeCodecs();
 
 function xz(args: string[], input: Uint8Array): Buffer {
   const r = spawnSync('xz', args, { input, maxBuffer: 1 << 30 });
@@ -19,7 +18,7 @@ async function encode(data: Uint8Array, chunk: number, preset: number, blockSize
     for (let at = 0; at < data.length; at += chunk) yield data.subarray(at, at + chunk);
   }
   const out: Uint8Array[] = [];
-  for await (const c of xzCompressor({ preset, blockSize })(chunks())) out.push(c.slice()); // chunks are lent
+  for await (const c of xzCompressor({ preset, blockSize, codecs: nodeCodecs })(chunks())) out.push(c.slice()); // chunks are lent
   return Buffer.concat(out);
 }
 

@@ -22,6 +22,7 @@ function run(cmd: string, args: string[], input?: Uint8Array): Buffer {
 const PAGE = `
 import { wrap } from 'comlink';
 import { poolOfWorkers } from '${ROOT}core/codec/worker-pool.ts';
+import { fetchedCodecs } from '${ROOT}core/codec/wasm-codecs.ts';
 import { xzCompressor } from '${ROOT}core/xz/xz-compressor.ts';
 import { xzDecompressor } from '${ROOT}core/xz/xz-decompressor.ts';
 
@@ -46,7 +47,7 @@ window.runCodecs = async () => {
   const pool = poolOfWorkers([0, 1].map(() => {
     const worker = new Worker('/worker.js', { type: 'module' });
     return { api: wrap(worker), terminate: () => worker.terminate() };
-  }));
+  }), fetchedCodecs);
   try {
     const xz = await collect(xzCompressor({ preset: 1, blockSize: 1 << 19, pool })(chunks(input)));
     const back = await collect(xzDecompressor()(chunks(xz)));

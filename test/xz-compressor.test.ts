@@ -6,9 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { xzCompressor, type XzCompressorOptions } from '../core/xz/xz-compressor.ts';
 import { createNodeCodecPool } from '../node/codec-pool.ts';
-import { useNodeCodecs } from '../node/codec-wasm.ts';
+import { nodeCodecs } from '../node/codec-wasm.ts';
 
-useNodeCodecs();
 const tmp = mkdtempSync(join(tmpdir(), 'xz-compressor-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -24,7 +23,7 @@ async function encode(data: Uint8Array, opts: XzCompressorOptions): Promise<Buff
     for (let at = 0, n = 1; at < data.length; at += n, n = (n * 7 + 4093) % 300_000) yield data.subarray(at, at + n);
   }
   const out: Uint8Array[] = [];
-  for await (const c of xzCompressor(opts)(chunks())) out.push(c.slice()); // chunks are lent
+  for await (const c of xzCompressor({ codecs: nodeCodecs, ...opts })(chunks())) out.push(c.slice()); // chunks are lent
   return Buffer.concat(out);
 }
 

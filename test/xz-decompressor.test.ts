@@ -4,9 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { xzDecompressor } from '../core/xz/xz-decompressor.ts';
 import { XzError } from '../core/xz/xz-error.ts';
-import { useNodeCodecs } from '../node/codec-wasm.ts';
+import { nodeCodecs } from '../node/codec-wasm.ts';
 
-useNodeCodecs();
 
 function xz(args: string[], input: Uint8Array): Buffer {
   const r = spawnSync('xz', args, { input, maxBuffer: 1 << 30 });
@@ -19,7 +18,7 @@ async function decode(data: Uint8Array, chunk = 65_536): Promise<Buffer> {
     for (let at = 0; at < data.length; at += chunk) yield data.subarray(at, at + chunk);
   }
   const out: Uint8Array[] = [];
-  for await (const c of xzDecompressor()(chunks())) out.push(c);
+  for await (const c of xzDecompressor(nodeCodecs)(chunks())) out.push(c);
   return Buffer.concat(out);
 }
 

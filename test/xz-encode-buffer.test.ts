@@ -6,9 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { xzEncodeBuffer } from '../core/xz/encode-buffer.ts';
 import { createNodeCodecPool } from '../node/codec-pool.ts';
-import { useNodeCodecs } from '../node/codec-wasm.ts';
+import { nodeCodecs } from '../node/codec-wasm.ts';
 
-useNodeCodecs();
 const tmp = mkdtempSync(join(tmpdir(), 'xz-encode-buffer-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -22,7 +21,7 @@ const BLOCK = 131_072;
 const code = readFileSync('/usr/bin/bash').subarray(200_000, 200_000 + BLOCK);
 
 test('CRC32 + x86 BCJ stream decodes with xz -dc and xz -l shows CRC32', async () => {
-  const ours = await xzEncodeBuffer(code, { check: 'crc32', dictSize: BLOCK, bcj: 'x86' });
+  const ours = await xzEncodeBuffer(code, { check: 'crc32', dictSize: BLOCK, bcj: 'x86' }, nodeCodecs);
   const file = join(tmp, 'block.xz');
   writeFileSync(file, ours);
   assert.ok(run('xz', ['-dc', file]).equals(code));
@@ -45,13 +44,13 @@ function mksquashfsBlock(extra: string[]): Buffer {
 }
 
 test('byte-identical to the block mksquashfs -comp xz writes (dictionary = block size, CRC32)', async () => {
-  const ours = await xzEncodeBuffer(code, { check: 'crc32', dictSize: BLOCK });
+  const ours = await xzEncodeBuffer(code, { check: 'crc32', dictSize: BLOCK }, nodeCodecs);
   assert.ok(mksquashfsBlock([]).subarray(0, ours.length).equals(ours));
 });
 
 test('with -Xbcj x86 mksquashfs keeps the smaller of plain and x86; both are ours byte for byte', async () => {
-  const plain = await xzEncodeBuffer(code, { check: 'crc32', dictSize: BLOCK });
-  const x86 = await xzEncodeBuffer(code, { check: 'crc32', dictSize: BLOCK, bcj: 'x86' });
+  const plain = await xzEncodeBuffer(code, { check: 'crc32', dictSize: BLOCK }, nodeCodecs);
+  const x86 = await xzEncodeBuffer(code, { check: 'crc32', dictSize: BLOCK, bcj: 'x86' }, nodeCodecs);
   assert.notDeepEqual(plain, x86);
   const smaller = x86.length < plain.length ? x86 : plain;
   assert.ok(mksquashfsBlock(['-Xbcj', 'x86']).subarray(0, smaller.length).equals(smaller));
@@ -61,7 +60,7 @@ test("the pool's 'xz' job gives the same bytes as xzEncodeBuffer", async () => {
   const pool = createNodeCodecPool(1);
   try {
     const pooled = await pool.compress({ codec: 'xz', preset: 6, extreme: false, check: 'crc32', dictSize: BLOCK, bcj: 'x86' }, code.slice());
-    assert.deepEqual(pooled, await xzEncodeBuffer(code, { check: 'crc32', dictSize: BLOCK, bcj: 'x86' }));
+    assert.deepEqual(pooled, await xzEncodeBuffer(code, { check: 'crc32', dictSize: BLOCK, bcj: 'x86' }, nodeCodecs));
   } finally {
     await pool.close();
   }

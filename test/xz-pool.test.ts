@@ -9,6 +9,7 @@ import { createNodeCodecPool } from '../node/codec-pool.ts';
 import { CodecPoolClosedError, CodecWorkerError, poolOfWorkers } from '../core/codec/worker-pool.ts';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { nodeCodecs } from '../node/codec-wasm.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'xz-pool-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -54,7 +55,7 @@ test('the pool keeps no result alive once its caller drops it (a worker that nev
   const gc = runInNewContext('gc') as () => void;
   const never = new Promise<never>(() => {});
   const api = { init: async () => {}, compress: async (_job: unknown, data: Uint8Array) => new Uint8Array(data.length) };
-  const pool = poolOfWorkers([{ api: api as never, terminate: () => {}, failed: never }]);
+  const pool = poolOfWorkers([{ api: api as never, terminate: () => {}, failed: never }], nodeCodecs);
   const outputs: WeakRef<Uint8Array>[] = [];
   for (let i = 0; i < 20; i++) outputs.push(new WeakRef(await pool.compress({ codec: 'zlib', level: 1 }, new Uint8Array(1 << 20))));
   await new Promise((r) => setImmediate(r));
@@ -67,7 +68,7 @@ test("a worker's death rejects the jobs it was running and every later one", asy
   let die!: (e: unknown) => void;
   const failed = new Promise<never>((_, reject) => (die = reject));
   const api = { init: async () => {}, compress: () => new Promise<Uint8Array>(() => {}) };
-  const pool = poolOfWorkers([{ api: api as never, terminate: () => {}, failed }]);
+  const pool = poolOfWorkers([{ api: api as never, terminate: () => {}, failed }], nodeCodecs);
   const running = pool.compress({ codec: 'zlib', level: 1 }, new Uint8Array(8));
   die(new CodecWorkerError('gone'));
   await assert.rejects(running, /gone/);

@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { ZstdError, zstdCompressor, zstdDecompressor, zstdEncodeBuffer } from '../core/zstd/zstd.ts';
 import type { StreamCompressor } from '../core/codec/stream-compressor.ts';
 import { createNodeCodecPool } from '../node/codec-pool.ts';
-import { useNodeCodecs } from '../node/codec-wasm.ts';
+import { nodeCodecs } from '../node/codec-wasm.ts';
 
-useNodeCodecs();
 const tmp = mkdtempSync(join(tmpdir(), 'zstd-codec-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -34,7 +33,7 @@ const varied = Buffer.concat([readFileSync('/usr/bin/bash').subarray(0, 1_500_00
 test('zstdCompressor output is byte-identical to zstd --single-thread reading a pipe, and zstd -t / -dc accept it', async () => {
   for (const level of [3, 19]) {
     const data = level === 19 ? varied.subarray(0, 700_000) : varied;
-    const ours = await pipe(zstdCompressor(level), data);
+    const ours = await pipe(zstdCompressor(level, { codecs: nodeCodecs }), data);
     assert.ok(run('zstd', [`-${level}`, '--single-thread', '-q', '-c'], data).equals(ours), `level ${level}`);
     const file = join(tmp, `out-${level}.zst`);
     writeFileSync(file, ours);
@@ -59,7 +58,7 @@ function mksquashfsBlock(data: Uint8Array, block: number): Buffer {
 test('zstdEncodeBuffer at 19 is byte-identical to the block mksquashfs -comp zstd -Xcompression-level 19 writes', async () => {
   const block = 131_072;
   const data = varied.subarray(400_000, 400_000 + block);
-  const ours = await zstdEncodeBuffer(data, 19);
+  const ours = await zstdEncodeBuffer(data, 19, nodeCodecs);
   assert.ok(mksquashfsBlock(data, block).subarray(0, ours.length).equals(ours));
   assert.ok(run('zstd', ['-q', '-dc'], ours).equals(data));
   const pool = createNodeCodecPool(1);
@@ -74,7 +73,7 @@ test('zstdDecompressor decodes several frames like zstd -dc', async () => {
   const a = run('zstd', ['-1', '-q', '-c'], varied.subarray(0, 800_000));
   const b = run('zstd', ['-19', '--no-check', '-q', '-c'], varied.subarray(800_000));
   const joined = Buffer.concat([a, b]);
-  const ours = await pipe(zstdDecompressor(), joined, 4099);
+  const ours = await pipe(zstdDecompressor(nodeCodecs), joined, 4099);
   assert.ok(ours.equals(run('zstd', ['-q', '-dc'], joined)));
   assert.ok(ours.equals(varied));
 });
@@ -117,5 +116,5 @@ test('corrupt, truncated and garbage input are ZstdErrors', async () => {
     flipped[at]! ^= 0x5a;
     bad.push([`byte ${at} flipped`, flipped]);
   }
-  for (const [what, data] of bad) await assert.rejects(pipe(zstdDecompressor(), data, 8191), (e: unknown) => e instanceof ZstdError, what);
+  for (const [what, data] of bad) await assert.rejects(pipe(zstdDecompressor(nodeCodecs), data, 8191), (e: unknown) => e instanceof ZstdError, what);
 });

@@ -2,6 +2,7 @@ import { localName } from '../worker/local-files.ts';
 import { contentKind, type ConfigJson, type ContentJson, type ContentKind, type IsoJson } from './config-draft.ts';
 import { h } from './dom.ts';
 import { formatBytes } from './format.ts';
+import type { HandEdit } from './trust.ts';
 
 type Listener = () => void;
 
@@ -69,6 +70,10 @@ export class ConfigForm {
   constructor(
     initial: ConfigJson,
     private readonly onChange: Listener,
+    /** Edits of the trust fields (caches, keys, requireSigs) typed by the user, not loaded from elsewhere. */
+    private readonly onHandEdit: (edit: HandEdit) => void = () => {},
+    /** Shown at the end of the binary caches section (the page's credentials, which are not config). */
+    private readonly cacheExtras: HTMLElement | null = null,
   ) {
     this.config = initial;
     this.render();
@@ -289,10 +294,25 @@ export class ConfigForm {
       'fieldset',
       { class: 'section' },
       h('legend', {}, 'Binary caches'),
-      field('Substituters', lines(c.substituters, (v) => ((c.substituters = v), this.changed()), { class: 'mono', placeholder: 'https://cache.nixos.org', id: 'substituters' }), 'tried in order; one URL per line, relative URLs are relative to this page'),
-      field('Trusted public keys', lines(c.trustedPublicKeys, (v) => ((c.trustedPublicKeys = v), this.changed()), { class: 'mono', placeholder: 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=' })),
-      check('Require signatures (refuse store paths not signed by a trusted key)', c.requireSigs, true, (v) => ((c.requireSigs = v), this.changed())),
+      field('Substituters', lines(c.substituters, this.typedList(c, 'substituters'), { class: 'mono', placeholder: 'https://cache.nixos.org', id: 'substituters' }), 'tried in order; one URL per line, relative URLs are relative to this page'),
+      field('Trusted public keys', lines(c.trustedPublicKeys, this.typedList(c, 'trustedPublicKeys'), { class: 'mono', placeholder: 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=', id: 'trusted-keys' })),
+      check('Require signatures (refuse store paths not signed by a trusted key)', c.requireSigs, true, (v) => {
+        c.requireSigs = v;
+        this.onHandEdit({ field: 'requireSigs', value: v });
+        this.changed();
+      }),
+      this.cacheExtras,
     );
+  }
+
+  /** A setter for a trust list that reports the lines the user added. */
+  private typedList(c: ConfigJson, field: 'substituters' | 'trustedPublicKeys'): (v: string[] | undefined) => void {
+    return (v) => {
+      const before = new Set(c[field] ?? []);
+      c[field] = v;
+      this.onHandEdit({ field, added: (v ?? []).filter((x) => !before.has(x)) });
+      this.changed();
+    };
   }
 
   private advancedSection(c: ConfigJson): HTMLElement {

@@ -29,6 +29,9 @@ const ADVICE: Record<ErrorCode, string> = {
 /** Advice more precise than the code's, for errors this page knows by name. */
 const ADVICE_BY_NAME: Record<string, string> = {
   LocalFileMissingError: 'Drop the file onto the Contents section, or change that entry to a store path or text.',
+  CorsError:
+    'A browser may read a cache of another origin only if the cache allows it: Access-Control-Allow-Origin on its answers and, with credentials, Access-Control-Allow-Headers: Authorization on its answer to the preflight (OPTIONS) request. Ask the cache’s operator, or use the CLI.',
+  CacheAuthError: 'Enter the cache’s token, or its user and password, under Binary caches → Credentials for private caches, and check that they are current.',
   QuotaExceededError: 'The browser’s storage is full: clear the NAR cache, free disk space, or build a smaller closure.',
 };
 

@@ -1,9 +1,13 @@
+import './frame-guard.ts';
 import { proxy, wrap, type Remote } from 'comlink';
 import { parseConfig } from '../core/pipeline/config.ts';
 import type { Progress } from '../core/pipeline/progress.ts';
+import { CACHE_NIXOS_ORG_KEY } from '../core/nix/signature.ts';
 import type { BuildResult, BuildWorkerApi, PlanView } from '../worker/build-worker.ts';
 import { tidy, type ConfigJson } from './config-draft.ts';
+import { CacheLogins } from './cache-logins.ts';
 import { ConfigForm } from './config-form.ts';
+import { cacheOrigins, CredentialsPanel } from './credentials-panel.ts';
 import { decodeConfigFragment, encodeConfigFragment } from './config-url.ts';
 import { demoConfig } from './demo-config.ts';
 import { $, h } from './dom.ts';
@@ -12,6 +16,7 @@ import { explain, isCancel } from './error-text.ts';
 import { formatBytes, formatDuration, storeName } from './format.ts';
 import { expectedStages, ProgressView } from './progress-view.ts';
 import { treemapSvg } from './treemap.ts';
+import { isEmptyAsk, TrustRoots, type TrustAsk } from './trust.ts';
 
 type State = 'idle' | 'resolving' | 'building' | 'done' | 'failed' | 'cancelled';
 
@@ -23,6 +28,7 @@ const ui = {
   configStatus: $('#config-status'),
   resolve: $<HTMLButtonElement>('#resolve'),
   build: $<HTMLButtonElement>('#build'),
+  trust: $('#trust'),
   cancel: $<HTMLButtonElement>('#cancel'),
   closure: $('#closure'),
   progress: $('#progress'),
@@ -55,23 +61,55 @@ function setState(s: State): void {
 
 // ---- config: form, validation, URL fragment ----
 
-function initialConfig(): { config: ConfigJson; error?: unknown } {
+function initialConfig(): { config: ConfigJson; linked: boolean; error?: unknown } {
   try {
     const linked = decodeConfigFragment(location.hash);
-    if (linked !== null) return { config: linked as ConfigJson };
+    if (linked !== null) return { config: linked as ConfigJson, linked: true };
   } catch (error) {
-    return { config: demoConfig(), error };
+    return { config: demoConfig(), linked: false, error };
   }
-  return { config: demoConfig() };
+  return { config: demoConfig(), linked: false };
 }
 
+function localStorageOrNull(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+const pageBase = () => location.href.split('#')[0]!;
+const trust = new TrustRoots(localStorageOrNull(), pageBase(), {
+  keys: [CACHE_NIXOS_ORG_KEY, ...(demoConfig().trustedPublicKeys ?? [])],
+  substituters: ['https://cache.nixos.org', ...(demoConfig().substituters ?? [])],
+});
+/** Where the config came from when it was not typed here: the trust card says so. */
+let arrivedFrom: string | null = null;
+
 const initial = initialConfig();
-const form = new ConfigForm(initial.config, () => scheduleConfigChange());
+if (initial.linked) arrivedFrom = 'the link you opened';
+const logins = new CacheLogins(localStorageOrNull());
+const credentials = new CredentialsPanel(logins);
+const form = new ConfigForm(initial.config, () => scheduleConfigChange(), (edit) => trust.handEdit(edit), credentials.el);
 ui.form.append(form.el);
+
+/** Loads a config that did not come from the user's hands: its trust settings need consent. */
+function loadFromOutside(config: ConfigJson, from: string): void {
+  trust.arrived();
+  arrivedFrom = from;
+  form.load(config);
+  showTrust();
+}
 let configTimer: ReturnType<typeof setTimeout> | undefined;
 
 function currentJson(): ConfigJson {
   return tidy(form.value);
+}
+
+/** The origins of the caches the config uses (the default one when it names none). */
+function substituterOrigins(): string[] {
+  return cacheOrigins(currentJson().substituters ?? ['https://cache.nixos.org'], pageBase());
 }
 
 /** Validates with the CLI's parser; returns the error text or null. */
@@ -90,6 +128,8 @@ function showConfigStatus(): void {
   ui.configStatus.dataset['valid'] = String(problem === null);
   const key = JSON.stringify(currentJson());
   ui.closure.classList.toggle('stale', shownPlanKey !== null && shownPlanKey !== key);
+  credentials.update(substituterOrigins());
+  showTrust();
 }
 
 function scheduleConfigChange(): void {
@@ -103,7 +143,7 @@ function scheduleConfigChange(): void {
 window.addEventListener('hashchange', () => {
   try {
     const linked = decodeConfigFragment(location.hash);
-    if (linked !== null && JSON.stringify(linked) !== JSON.stringify(currentJson())) form.load(linked as ConfigJson);
+    if (linked !== null && JSON.stringify(linked) !== JSON.stringify(currentJson())) loadFromOutside(linked as ConfigJson, 'a new link (#config=) opened in this tab');
   } catch (e) {
     showError(e);
   }
@@ -114,7 +154,7 @@ ui.importFile.addEventListener('change', async () => {
   ui.importFile.value = '';
   if (!file) return;
   try {
-    form.load(JSON.parse(await file.text()) as ConfigJson);
+    loadFromOutside(JSON.parse(await file.text()) as ConfigJson, `the imported file ${file.name}`);
   } catch (e) {
     showError(new Error(`${file.name} is not valid JSON: ${(e as Error).message}`));
   }
@@ -129,6 +169,66 @@ ui.copyLink.addEventListener('click', async () => {
   ui.copyLink.textContent = 'Link copied';
   setTimeout(() => (ui.copyLink.textContent = 'Copy link'), 1500);
 });
+
+// ---- trust ----
+
+const keyName = (key: string) => key.slice(0, Math.max(0, key.indexOf(':'))) || key;
+
+function trustItems(ask: TrustAsk): HTMLElement[] {
+  return [
+    ...ask.keys.map((k) => h('li', { class: 'trust-key' }, 'Signing key ', h('strong', {}, keyName(k)), ': ', h('code', { class: 'mono' }, k))),
+    ...ask.substituters.map((s) => h('li', { class: 'trust-cache' }, 'Binary cache ', h('code', { class: 'mono' }, s))),
+    ask.sigsOff
+      ? h('li', { class: 'trust-sigs' }, h('strong', {}, 'Signatures not required'), ': store paths that no trusted key signed would go into the image unchecked.')
+      : null,
+  ].filter((x): x is HTMLLIElement => x !== null);
+}
+
+/** The consent card: what the current config asks the user to trust, until they trust it or edit it away. */
+function showTrust(): void {
+  const ask = trust.ask(currentJson());
+  ui.trust.hidden = isEmptyAsk(ask);
+  if (isEmptyAsk(ask)) return ui.trust.replaceChildren();
+  const consent = (build: boolean) => () => {
+    trust.confirm(currentJson());
+    showTrust();
+    if (build) void run(true);
+  };
+  ui.trust.replaceChildren(
+    h(
+      'div',
+      { class: 'card trust', role: 'alert' },
+      h('h3', {}, 'Trust these settings?'),
+      h(
+        'p',
+        {},
+        `This config came from ${arrivedFrom ?? 'outside this page'} and asks this browser to trust what you have not confirmed before. `,
+        'A signing key or a binary cache decides what goes into the image: trust them only if you know who runs them.',
+      ),
+      h('ul', { class: 'trust-list' }, trustItems(ask)),
+      h('p', { class: 'trust-blocked', hidden: true }, 'Nothing was downloaded. Trust these settings, or change them in the form.'),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'button', class: 'primary', id: 'trust-build', onclick: consent(true) }, 'Trust and build'),
+        h('button', { type: 'button', id: 'trust-only', onclick: consent(false) }, 'Trust these settings'),
+      ),
+    ),
+  );
+}
+
+/** True when the config may be used as it is; otherwise points the user at the consent card. */
+function trusted(json: ConfigJson): boolean {
+  if (isEmptyAsk(trust.ask(json))) {
+    // What the user typed and now uses is theirs: remembered for next time.
+    trust.confirm(json);
+    return true;
+  }
+  showTrust();
+  ui.trust.querySelector<HTMLElement>('.trust-blocked')!.hidden = false;
+  ui.trust.querySelector<HTMLElement>('#trust-build')?.focus();
+  return false;
+}
 
 // ---- closure ----
 
@@ -177,6 +277,13 @@ function showCancelled(): void {
   ui.result.replaceChildren(h('div', { class: 'card cancelled', role: 'status' }, h('h3', {}, 'Cancelled'), h('p', {}, 'Nothing was written: the partial image was deleted, and only NARs that finished verifying were kept in the cache.')));
 }
 
+/** What the image's store paths were vouched for by, so the user sees what they relied on. */
+function signersLine(r: BuildResult): HTMLElement {
+  const parts = r.signers.map((s) => h('li', {}, `${s.paths} store path${s.paths === 1 ? '' : 's'} signed by `, h('strong', {}, keyName(s.key)), ' ', h('code', { class: 'mono' }, s.key)));
+  if (r.unsigned > 0) parts.push(h('li', { class: 'unsigned' }, `${r.unsigned} store path${r.unsigned === 1 ? '' : 's'} unsigned: no trusted key signed ${r.unsigned === 1 ? 'it' : 'them'}, accepted because signatures were not required`));
+  return h('ul', { class: 'signers', id: 'signers' }, parts);
+}
+
 async function showDone(r: BuildResult): Promise<void> {
   const file = await outputFile(r.outputName);
   const download = h('button', { type: 'button', class: 'primary', id: 'download', onclick: () => downloadBlob(file, r.fileName) }, `Download ${r.fileName}`);
@@ -193,6 +300,7 @@ async function showDone(r: BuildResult): Promise<void> {
       { class: 'card done', role: 'status', 'data-file': r.fileName, 'data-bytes': String(r.bytes) },
       h('h3', {}, 'Image ready'),
       h('p', {}, h('span', { class: 'mono' }, r.fileName), ` · ${formatBytes(r.bytes)} · ${r.storePaths} store paths, ${formatBytes(r.narBytes)} unpacked · built in ${formatDuration(r.seconds)}`),
+      signersLine(r),
       h('div', { class: 'actions' }, download, save),
     ),
   );
@@ -229,13 +337,14 @@ async function run(build: boolean): Promise<void> {
     showError(Object.assign(new Error(problem), { name: 'ConfigError' }));
     return;
   }
-  const base = location.href.split('#')[0]!;
+  if (!trusted(json)) return;
+  const base = pageBase();
   view = new ProgressView(build ? expectedStages(parseConfig(json).compression) : ['narinfo']);
   ui.progress.replaceChildren(view.el);
   ui.result.replaceChildren();
   setState('resolving');
   try {
-    const plan = await cancellable(() => api.plan(json, base, onProgress));
+    const plan = await cancellable(() => api.plan(json, base, logins.for(substituterOrigins()), onProgress));
     shownPlanKey = JSON.stringify(json);
     showPlan(plan);
     // A closure resolved before (by "Resolve closure") is not looked up again.
@@ -246,7 +355,7 @@ async function run(build: boolean): Promise<void> {
       return;
     }
     setState('building');
-    const result = await cancellable(() => api.build(json, base, form.files, onProgress));
+    const result = await cancellable(() => api.build(json, base, form.files, logins.for(substituterOrigins()), onProgress));
     view.finish('done');
     setState('done');
     showPlan({ ...plan, paths: plan.paths.map((p) => ({ ...p, cached: true })) });

@@ -1,5 +1,6 @@
 import { wrap } from 'comlink';
-import type { Platform, ScratchFile } from '../core/pipeline/build-image.ts';
+import { platformWith, type Platform, type ScratchFile } from '../core/platform.ts';
+import { fetchedCodecs } from '../core/codec/wasm-codecs.ts';
 import type { Fetch } from '../core/cache/http.ts';
 import type { CodecPool } from '../core/codec/pool.ts';
 import { poolOfWorkers } from '../core/codec/worker-pool.ts';
@@ -19,27 +20,23 @@ export interface BrowserPlatformOptions {
   threads: number;
 }
 
-export interface BrowserPlatform extends Platform {
-  /** Stops the codec workers and removes scratch files. */
-  dispose(): Promise<void>;
-}
-
 /** The browser side of core's Platform: OPFS for the NAR cache and scratch files, module workers for codecs. */
-export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promise<BrowserPlatform> {
+export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promise<Platform> {
   // One scratch directory per build: two tabs building at once never share a file.
   const scratchId = crypto.randomUUID();
   const scratchParent = await opfsDir('scratch');
   const scratchDir = await scratchParent.getDirectoryHandle(scratchId, { create: true });
   let pool: CodecPool | undefined;
-  return {
+  return platformWith({
     fetch: opts.fetch,
     narCache: opts.narCache,
-    get codecPool() {
+    codecPool() {
       pool ??= poolOfWorkers(
         Array.from({ length: Math.max(1, opts.threads || navigator.hardwareConcurrency || 2) }, () => {
           const worker = new Worker(new URL('./codec-worker.ts', import.meta.url), { type: 'module', name: 'codec' });
           return { api: wrap<CodecWorkerApi>(worker), terminate: () => worker.terminate() };
         }),
+        fetchedCodecs,
       );
       return pool;
     },
@@ -54,5 +51,5 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
       await pool?.close();
       await scratchParent.removeEntry(scratchId, { recursive: true }).catch(() => {});
     },
-  };
+  });
 }

@@ -4,9 +4,12 @@ import { expose } from 'comlink';
 import { buildImage, planBuild, type BuildPlan } from '../core/pipeline/build-image.ts';
 import { parseConfig, type BuildConfig } from '../core/pipeline/config.ts';
 import type { Progress, ProgressListener, Stage } from '../core/pipeline/progress.ts';
+import type { Fetch, HttpError } from '../core/cache/http.ts';
+import { UnavailablePathsError } from '../core/cache/resolve.ts';
 import { narCacheKey } from '../core/store/nar-fetch.ts';
 import { toErrorData } from '../core/errors.ts';
 import { createBrowserPlatform } from './browser-platform.ts';
+import { cacheFetch, type OriginLogin } from './cache-fetch.ts';
 import { offlineFetch } from './offline-fetch.ts';
 import { fileEntries, opfsDir } from './opfs.ts';
 import { opfsNarCache } from './opfs-nar-cache.ts';
@@ -36,6 +39,10 @@ export interface BuildResult {
   narBytes: number;
   downloadBytes: number;
   seconds: number;
+  /** The trusted keys whose signatures the build relied on (full "name:base64"), with how many store paths each signed. */
+  signers: { key: string; paths: number }[];
+  /** Store paths no trusted key signed (possible only with requireSigs off). */
+  unsigned: number;
 }
 
 export interface CacheUsage {
@@ -44,7 +51,18 @@ export interface CacheUsage {
 }
 
 const narCache = opfsDir('nar').then(opfsNarCache);
-const fetchWithMemory = opfsDir('metadata').then((dir) => offlineFetch(dir));
+const metadata = opfsDir('metadata');
+/** Cache requests for one build: with the user's credentials, narinfos kept for offline builds. */
+interface CacheAccess {
+  fetch: Fetch;
+  /** The first refusal (401/403, CORS) a cache answered with. */
+  refusal(): HttpError | undefined;
+}
+
+async function cacheAccess(logins: readonly OriginLogin[]): Promise<CacheAccess> {
+  let refusal: HttpError | undefined;
+  return { fetch: offlineFetch(await metadata, cacheFetch(logins, (e) => (refusal ??= e))), refusal: () => refusal };
+}
 const outputs = opfsDir('outputs');
 // Temporary files a closed tab left behind; files still being written elsewhere are locked and stay.
 void narCache.then((c) => c.sweep());
@@ -85,10 +103,28 @@ function throttled(send: ProgressListener): { listener: ProgressListener; flush(
   };
 }
 
-async function planFor(config: BuildConfig, signal: AbortSignal, onProgress?: ProgressListener): Promise<BuildPlan> {
+/** Who vouched for the closure: each signing key with its path count, and the unsigned rest. */
+function signersOf(config: BuildConfig, plan: BuildPlan): Pick<BuildResult, 'signers' | 'unsigned'> {
+  const counts = new Map<string, number>();
+  let unsigned = 0;
+  for (const { signedBy } of plan.resolved.values()) {
+    if (signedBy === undefined) unsigned++;
+    else counts.set(signedBy, (counts.get(signedBy) ?? 0) + 1);
+  }
+  const fullKey = (name: string) => config.trustedPublicKeys.find((k) => k.startsWith(`${name}:`)) ?? name;
+  return { signers: [...counts].map(([name, paths]) => ({ key: fullKey(name), paths })), unsigned };
+}
+
+async function planFor(config: BuildConfig, caches: CacheAccess, signal: AbortSignal, onProgress?: ProgressListener): Promise<BuildPlan> {
   const key = JSON.stringify(config);
   if (lastPlan?.key === key) return lastPlan.plan;
-  const plan = await planBuild(config, await fetchWithMemory, { signal, onProgress });
+  let plan: BuildPlan;
+  try {
+    plan = await planBuild(config, caches.fetch, { signal, onProgress });
+  } catch (e) {
+    // Paths "missing" because a cache refused this page: the refusal is what the user can act on.
+    throw e instanceof UnavailablePathsError ? (caches.refusal() ?? e) : e;
+  }
   lastPlan = { key, plan };
   return plan;
 }
@@ -100,13 +136,16 @@ function start(): AbortController {
 }
 
 export const buildWorkerApi = {
-  /** Resolves the closure (narinfo only, nothing downloaded) and says which NARs are cached. */
-  async plan(json: unknown, baseUrl: string, onProgress?: ProgressListener): Promise<PlanView> {
+  /**
+   * Resolves the closure (narinfo only, nothing downloaded) and says which NARs are cached. `logins`
+   * are private caches' credentials, each sent to its origin only.
+   */
+  async plan(json: unknown, baseUrl: string, logins: OriginLogin[], onProgress?: ProgressListener): Promise<PlanView> {
     const controller = start();
     try {
       const config = configOf(json, baseUrl);
       const progress = onProgress && throttled(onProgress);
-      const plan = await planFor(config, controller.signal, progress?.listener);
+      const plan = await planFor(config, await cacheAccess(logins), controller.signal, progress?.listener);
       progress?.flush();
       const cache = await narCache;
       const squashfs = new Set(plan.squashfsClosure);
@@ -126,21 +165,22 @@ export const buildWorkerApi = {
   },
 
   /** Builds the image into OPFS `outputs/<fileName>` (temp name until complete). */
-  async build(json: unknown, baseUrl: string, files: Map<string, Blob>, onProgress?: ProgressListener): Promise<BuildResult> {
+  async build(json: unknown, baseUrl: string, files: Map<string, Blob>, logins: OriginLogin[], onProgress?: ProgressListener): Promise<BuildResult> {
     const controller = start();
     const started = performance.now();
     try {
       const config = configOf(json, baseUrl);
       const progress = onProgress && throttled(onProgress);
-      const plan = await planFor(config, controller.signal, progress?.listener);
+      const caches = await cacheAccess(logins);
+      const plan = await planFor(config, caches, controller.signal, progress?.listener);
       const dir = await outputs;
       await removeOtherOutputs(dir);
-      const platform = await createBrowserPlatform({ fetch: await fetchWithMemory, narCache: await narCache, files, threads: config.threads });
+      const platform = await createBrowserPlatform({ fetch: caches.fetch, narCache: await narCache, files, threads: config.threads });
       try {
         const sink = await createOpfsSink(dir, config.fileName);
         const summary = await buildImage(config, platform, sink, { signal: controller.signal, onProgress: progress?.listener, plan });
         progress?.flush();
-        return { ...summary, outputName: config.fileName, seconds: (performance.now() - started) / 1000 };
+        return { ...summary, ...signersOf(config, plan), outputName: config.fileName, seconds: (performance.now() - started) / 1000 };
       } finally {
         await platform.dispose();
       }

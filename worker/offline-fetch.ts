@@ -1,5 +1,5 @@
 import { sha256 } from '@noble/hashes/sha2.js';
-import type { Fetch } from '../core/cache/http.ts';
+import { HttpError, type Fetch } from '../core/cache/http.ts';
 import { fileIfExists, moveOver, tempName } from './opfs.ts';
 
 /** Binary cache metadata: small, signed (narinfo) or harmless (nix-cache-info), worth keeping for offline builds. */
@@ -21,7 +21,8 @@ export function offlineFetch(dir: FileSystemDirectoryHandle, fetchImpl: Fetch = 
     try {
       res = await fetchImpl(url, init);
     } catch (e) {
-      if (init?.signal?.aborted) throw e;
+      // A refusal (401, a CORS policy) is the cache's answer, not a missing network: it stands.
+      if (init?.signal?.aborted || e instanceof HttpError) throw e;
       const saved = await fileIfExists(dir, keyOf(url));
       if (saved === null) throw e;
       return new Response(await saved.getFile(), { status: 200 });

@@ -3,6 +3,7 @@ import { identity } from '../codec/stream-compressor.ts';
 import { xzDecompressor } from '../xz/xz-decompressor.ts';
 import { zstdDecompressor } from '../zstd/zstd.ts';
 import { NixImagerError } from '../errors.ts';
+import type { CodecsLoader } from '../codec/wasm-codecs.ts';
 
 export class UnsupportedCompressionError extends NixImagerError {
   override name = 'UnsupportedCompressionError';
@@ -10,14 +11,14 @@ export class UnsupportedCompressionError extends NixImagerError {
 }
 
 /** The decoder for a narinfo's `Compression:` value. */
-export function decompressorFor(compression: string, storePath: string): StreamCompressor {
+export function decompressorFor(compression: string, storePath: string, codecs?: CodecsLoader): StreamCompressor {
   switch (compression) {
     case 'none':
       return identity;
     case 'xz':
-      return xzDecompressor();
+      return xzDecompressor(codecs);
     case 'zstd':
-      return zstdDecompressor();
+      return zstdDecompressor(codecs);
     default:
       throw new UnsupportedCompressionError(`${storePath}: NAR compression "${compression}" is not supported (xz, zstd and none are)`);
   }

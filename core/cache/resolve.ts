@@ -1,5 +1,5 @@
 import type { NarInfo } from '../nix/narinfo.ts';
-import { verifyNarInfo, type PublicKey } from '../nix/signature.ts';
+import { verifyNarInfo, type Ed25519Verify, type PublicKey } from '../nix/signature.ts';
 import type { BinaryCache } from './binary-cache.ts';
 import { isAbort, NixImagerError, summarise } from '../errors.ts';
 
@@ -7,11 +7,15 @@ import { isAbort, NixImagerError, summarise } from '../errors.ts';
 export interface ResolvedPath {
   info: NarInfo;
   cache: BinaryCache;
+  /** The trusted key whose signature verified, or undefined: unsigned by any trusted key (accepted without requireSigs). */
+  signedBy?: string;
 }
 
 export interface ResolveOptions {
   trustedKeys: PublicKey[];
   requireSigs: boolean;
+  /** The signature check (default: the portable one). */
+  verify?: Ed25519Verify;
   /** Narinfo look-ups in flight at once. */
   concurrency?: number;
   /** Also resolve everything the roots reference, transitively (a closure). */
@@ -66,14 +70,13 @@ export async function resolvePaths(roots: string[], caches: BinaryCache[], opts:
         reasons.push(`not in ${cache.url}`);
         continue;
       }
-      if (opts.requireSigs) {
-        const check = verifyNarInfo(info, opts.trustedKeys);
-        if (!check.ok) {
-          reasons.push(`${cache.url}: ${check.reason}`);
-          continue;
-        }
+      // Checked without requireSigs too, so the user learns which key (if any) they relied on.
+      const check = verifyNarInfo(info, opts.trustedKeys, opts.verify);
+      if (opts.requireSigs && !check.ok) {
+        reasons.push(`${cache.url}: ${check.reason}`);
+        continue;
       }
-      resolved.set(path, { info, cache });
+      resolved.set(path, { info, cache, signedBy: check.ok ? check.keyName : undefined });
       if (opts.closure) info.references.forEach(enqueue);
       return;
     }

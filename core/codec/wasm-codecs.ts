@@ -76,36 +76,33 @@ export class WasmMemoryError extends NixImagerError {
   }
 }
 
-/** Where the module comes from: a bundler-visible URL in browsers; Node swaps in a file reader (node/codec-wasm.ts). */
+/** Where the codecs module comes from, and the one instance of it a thread uses. A platform provides it. */
+export interface CodecsLoader {
+  /** The compiled module, compiled once (and postable to workers). */
+  module(): Promise<WebAssembly.Module>;
+  /** An instance, created on first use. */
+  instance(): Promise<Codecs>;
+}
+
+/** A loader over `load`, which is called at most once. */
+export function codecsLoader(load: () => Promise<WebAssembly.Module>): CodecsLoader {
+  let compiled: Promise<WebAssembly.Module> | undefined;
+  let instance: Promise<Codecs> | undefined;
+  const module = () => (compiled ??= load());
+  return {
+    module,
+    instance: () =>
+      (instance ??= module().then(async (m) => {
+        const wasi = new WASI([], [], [], { debug: false });
+        const inst = await WebAssembly.instantiate(m, { wasi_snapshot_preview1: wasi.wasiImport });
+        wasi.initialize(inst as unknown as { exports: { memory: WebAssembly.Memory; _initialize?: () => unknown } });
+        return new Codecs(inst.exports as unknown as CodecsExports);
+      })),
+  };
+}
+
+/** The module beside this file as a bundler emits it (browsers); Node reads the file instead (node/codec-wasm.ts). */
 export const CODECS_WASM_URL = new URL('../../wasm/codecs.wasm', import.meta.url);
 
-let load: () => Promise<WebAssembly.Module> = () => WebAssembly.compileStreaming(fetch(CODECS_WASM_URL));
-let compiled: Promise<WebAssembly.Module> | undefined;
-let instance: Promise<Codecs> | undefined;
-
-export function setCodecsModuleLoader(loader: () => Promise<WebAssembly.Module>): void {
-  load = loader;
-  compiled = undefined;
-}
-
-/** For workers: use the module compiled once by the thread that started them. */
-export function provideCodecsModule(module: WebAssembly.Module): void {
-  compiled = Promise.resolve(module);
-}
-
-/** The compiled module, compiled once per thread (and postable to workers). */
-export function codecsModule(): Promise<WebAssembly.Module> {
-  compiled ??= load();
-  return compiled;
-}
-
-/** This thread's instance, created on first use. */
-export function codecs(): Promise<Codecs> {
-  instance ??= codecsModule().then(async (module) => {
-    const wasi = new WASI([], [], [], { debug: false });
-    const inst = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport });
-    wasi.initialize(inst as unknown as { exports: { memory: WebAssembly.Memory; _initialize?: () => unknown } });
-    return new Codecs(inst.exports as unknown as CodecsExports);
-  });
-  return instance;
-}
+/** The default loader: wasm/codecs.wasm fetched from CODECS_WASM_URL. */
+export const fetchedCodecs: CodecsLoader = codecsLoader(() => WebAssembly.compileStreaming(fetch(CODECS_WASM_URL)));

@@ -1,6 +1,6 @@
 import { transfer, type Remote } from 'comlink';
 import type { CodecJob, CodecPool } from './pool.ts';
-import { codecsModule } from './wasm-codecs.ts';
+import type { CodecsLoader } from './wasm-codecs.ts';
 import type { CodecWorkerApi } from './codec-worker.ts';
 import { fromErrorData, NixImagerError } from '../errors.ts';
 
@@ -28,8 +28,8 @@ export class CodecPoolClosedError extends NixImagerError {
   }
 }
 
-/** Hands jobs to idle workers in arrival order; each worker runs one job at a time. */
-export function poolOfWorkers(workers: CodecWorkerHandle[]): CodecPool {
+/** Hands jobs to idle workers in arrival order; each worker runs one job at a time, with the module `codecs` compiled here. */
+export function poolOfWorkers(workers: CodecWorkerHandle[], codecs: CodecsLoader): CodecPool {
   // A worker's death rejects the calls it has pending. Not Promise.race with `failed`: a promise that
   // never settles keeps every race's result alive through its reactions (a leaked block per call).
   const pending = workers.map(() => new Set<(e: unknown) => void>());
@@ -46,7 +46,7 @@ export function poolOfWorkers(workers: CodecWorkerHandle[]): CodecPool {
       pending[i]!.add(reject);
       call.then(resolve, reject).finally(() => pending[i]!.delete(reject));
     });
-  const ready = workers.map((w, i) => settle(i, codecsModule().then((m) => w.api.init(m))));
+  const ready = workers.map((w, i) => settle(i, codecs.module().then((m) => w.api.init(m))));
   const idle = workers.map((_, i) => i);
   const waiting: (() => void)[] = [];
   let closed = false;

@@ -1,6 +1,6 @@
 // A GPT disk assembled from partition contents, streamed in order without copying them: the
 // contents are SparseSources themselves, so a mostly empty filesystem stays mostly Zeros.
-import type { ByteRange, SparseChunk, SparseSource } from '../io/sparse.ts';
+import { chunkLength, type ByteRange, type SparseChunk, type SparseSource } from '../io/sparse.ts';
 import { backupGpt, entryBlocks, firstUsableLba, gptEntries, GptError, lastUsableLba, LBA, primaryGpt, protectiveMbr, type GptPartition, type GptTable } from '../primitives/gpt.ts';
 
 export interface DiskPartition extends GptPartition {
@@ -43,7 +43,14 @@ async function* diskChunks(layout: DiskLayout): AsyncGenerator<SparseChunk> {
     if (p.first * LBA > pos) yield { zeros: p.first * LBA - pos };
     pos = p.first * LBA;
     if (!p.content) continue;
-    for await (const c of p.content.chunks()) yield c;
+    let given = 0;
+    for await (const c of p.content.chunks()) {
+      given += chunkLength(c);
+      if (given > p.content.size) break;
+      yield c;
+    }
+    if (given > p.content.size) throw new GptError(`partition "${p.name}" content runs past its size of ${p.content.size} bytes`);
+    if (given < p.content.size) throw new GptError(`partition "${p.name}" content ended after ${given} of its ${p.content.size} bytes`);
     pos += p.content.size;
   }
   const tail = layout.blocks * LBA - backup.length;

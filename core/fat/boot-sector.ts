@@ -60,13 +60,13 @@ export function bootSector(g: Geometry, v: VolumeFields): Uint8Array {
 }
 
 /** The FSInfo sector: free cluster count and where the next free cluster is, as hints a driver may trust. */
-export function fsInfoSector(freeClusters: number, nextFree: number): Uint8Array {
+export function fsInfoSector(freeClusters: number, freeHint: number): Uint8Array {
   const b = new Uint8Array(SECTOR);
   const d = new DataView(b.buffer);
   d.setUint32(0, 0x41615252, true);
   d.setUint32(484, 0x61417272, true);
   d.setUint32(488, freeClusters, true);
-  d.setUint32(492, nextFree, true);
+  d.setUint32(492, freeHint, true);
   d.setUint32(508, 0xaa550000, true);
   return b;
 }

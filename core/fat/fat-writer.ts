@@ -135,7 +135,8 @@ async function* streamVolume(v: Volume): AsyncGenerator<SparseChunk> {
   };
   const boot = bootSector(g, { label: v.label ?? NO_NAME, volumeId: v.volumeId, hiddenSectors: v.hiddenSectors });
   const free = g.clusterCount - placement.usedClusters;
-  const fsInfo = fsInfoSector(free, free > 0 ? 2 + placement.usedClusters : 0xffffffff);
+  // The last cluster taken: Linux starts looking for free ones after it, the specification at it.
+  const fsInfo = fsInfoSector(free, free > 0 ? 1 + placement.usedClusters : 0xffffffff);
   for (const region of r.reserved) {
     yield* gapTo(region.offset);
     yield boot;

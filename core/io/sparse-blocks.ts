@@ -32,7 +32,8 @@ export class SparseSourceError extends Error {
   override name = 'SparseSourceError';
 }
 
-const isAllZero = (b: Uint8Array): boolean => {
+/** Whether every byte is zero. */
+export const isAllZero = (b: Uint8Array): boolean => {
   for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
   return true;
 };

@@ -1,5 +1,5 @@
 import { binaryToText, bytesToBinary, type BinaryString } from '../io/binary-string.ts';
-import { createSha256 } from '../primitives/sha256.ts';
+import { createSha256, type Sha256 } from '../primitives/sha256.ts';
 import type { NixHash } from './hash.ts';
 import { NixImagerError } from '../errors.ts';
 
@@ -301,11 +301,11 @@ export async function* readNar(input: AsyncIterable<Uint8Array>): AsyncGenerator
 }
 
 /** Passes NAR chunks through while hashing and counting them; `result()` after the stream ends. */
-export function narHashingTap(input: AsyncIterable<Uint8Array>): {
+export function narHashingTap(input: AsyncIterable<Uint8Array>, sha256: () => Sha256 = createSha256): {
   chunks: AsyncIterable<Uint8Array>;
   result(): { narHash: NixHash; narSize: number };
 } {
-  const hash = createSha256();
+  const hash = sha256();
   let size = 0;
   let digest: Uint8Array | undefined;
   return {

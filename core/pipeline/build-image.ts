@@ -1,41 +1,24 @@
 import { BinaryCache } from '../cache/binary-cache.ts';
 import type { Fetch } from '../cache/http.ts';
 import { resolvePaths, type ResolvedPath } from '../cache/resolve.ts';
-import type { CodecPool } from '../codec/pool.ts';
 import { NarListing, streamedNarTree } from '../image/store-tree.ts';
 import { addPath, newDir, type ImageDir, type ImageNode } from '../image/tree.ts';
 import { textToBinary } from '../io/binary-string.ts';
 import { concatBytes } from '../io/bytes.ts';
 import { bytesSource, type DataSource, type RandomAccess } from '../io/data-source.ts';
-import type { ByteSink, SeekableSink } from '../io/sink.ts';
+import type { ByteSink } from '../io/sink.ts';
 import { closureOf } from '../nix/closure.ts';
 import { registrationText } from '../nix/registration.ts';
-import { parsePublicKey } from '../nix/signature.ts';
+import { parsePublicKey, type Ed25519Verify } from '../nix/signature.ts';
 import { DEFAULT_STORE_DIR, storePathOf } from '../nix/store-path.ts';
+import type { Platform, ScratchFile } from '../platform.ts';
 import type { NarCache } from '../store/nar-cache.ts';
-import { fetchNar, type StoredNar } from '../store/nar-fetch.ts';
+import { fetchNar, type FetchNarOptions, type StoredNar } from '../store/nar-fetch.ts';
 import { ConfigError, type BuildConfig, type ContentSource } from './config.ts';
 import { writeFormat } from './write-format.ts';
 import type { ProgressListener } from './progress.ts';
 import { lookupStoreNode } from './store-lookup.ts';
 import { efiImageNode, planToplevelImage } from './toplevel-plan.ts';
-
-/** What a build needs from its platform (Node CLI or browser worker). */
-export interface Platform {
-  fetch: Fetch;
-  narCache: NarCache;
-  /** A file or directory that is not in the store (next to the config, or dropped by the user). */
-  localNode(path: string): Promise<ImageNode>;
-  /** Scratch space for an intermediate image (the squashfs inside an ISO). */
-  scratchFile(name: string): Promise<ScratchFile>;
-  codecPool?: CodecPool;
-}
-
-export interface ScratchFile {
-  sink: SeekableSink;
-  open(): Promise<RandomAccess>;
-  remove(): Promise<void>;
-}
 
 export interface BuildOptions {
   signal?: AbortSignal;
@@ -73,23 +56,29 @@ export async function buildImage(config: BuildConfig, platform: Platform, sink: 
 
 /** The resolved closures of a build: everything that will be downloaded, before anything is. */
 export interface BuildPlan {
-  resolved: Map<string, ResolvedPath>;
+  /** Read only: a build looks up store paths it meets on the way in a copy. */
+  resolved: ReadonlyMap<string, ResolvedPath>;
   /** Sorted closure of storeContents: under /nix/store (tarball, iso) or the squashfs image. */
   imageClosure: string[];
   /** Sorted closure of iso.squashfsContents: inside /nix-store.squashfs. */
   squashfsClosure: string[];
 }
 
-function resolveSettings(config: BuildConfig, fetch: Fetch, signal?: AbortSignal) {
+function resolveSettings(config: BuildConfig, fetch: Fetch, verify: Ed25519Verify | undefined, signal?: AbortSignal) {
   return {
     caches: config.substituters.map((url) => new BinaryCache(url, fetch)),
-    opts: { trustedKeys: config.trustedPublicKeys.map(parsePublicKey), requireSigs: config.requireSigs, signal },
+    opts: { trustedKeys: config.trustedPublicKeys.map(parsePublicKey), requireSigs: config.requireSigs, verify, signal },
   };
 }
 
+export interface PlanOptions extends Pick<BuildOptions, 'signal' | 'onProgress'> {
+  /** The signature check (default: the portable one; a Platform's ed25519Verify is faster). */
+  verify?: Ed25519Verify;
+}
+
 /** Looks up every narinfo the build needs (closures, and the store paths contents come from). */
-export async function planBuild(config: BuildConfig, fetch: Fetch, opts: Pick<BuildOptions, 'signal' | 'onProgress'> = {}): Promise<BuildPlan> {
-  const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.signal);
+export async function planBuild(config: BuildConfig, fetch: Fetch, opts: PlanOptions = {}): Promise<BuildPlan> {
+  const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.verify, opts.signal);
   const imageRoots = config.storeContents.map((s) => s.object);
   // Netboot's initrd carries the toplevel's closure as /nix-store.squashfs.
   const squashfsRoots = config.iso?.squashfsContents ?? (config.format === 'netboot' ? [config.toplevel!] : []);
@@ -112,14 +101,18 @@ export async function planBuild(config: BuildConfig, fetch: Fetch, opts: Pick<Bu
 async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opts: BuildOptions, scratch: ScratchFile[]): Promise<BuildSummary> {
   const { signal, onProgress } = opts;
   const storeDir = DEFAULT_STORE_DIR;
-  const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, signal);
-  const live = given.toplevel !== null ? await planToplevelImage(given, { caches, resolveOpts, narCache: platform.narCache, signal }) : undefined;
+  const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, platform.ed25519Verify, signal);
+  const narOptions = { signal, sha256: platform.sha256, codecs: platform.codecs };
+  const live = given.toplevel !== null ? await planToplevelImage(given, { caches, resolveOpts, narCache: platform.narCache, narOptions }) : undefined;
   const config = live?.config ?? given;
   // A plan made before the toplevel was read does not know its closure.
-  const { resolved, imageClosure, squashfsClosure } = (live ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, opts));
+  const plan = (live ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, { ...opts, verify: platform.ed25519Verify }));
+  const { imageClosure, squashfsClosure } = plan;
+  // The caller's plan stays as it was: paths met on the way are added to this build's copy.
+  const resolved = new Map(plan.resolved);
 
   // 2. NARs: verified, into the NAR cache.
-  const nars = await fetchAll([...resolved.values()], platform.narCache, opts);
+  const nars = await fetchAll([...resolved.values()], platform.narCache, narOptions, opts);
   // A tarball is written in one pass in name order: each store path's tree is built when the writer
   // reaches it and dropped after, so memory does not grow with the closure's file count. The ISO and
   // squashfs writers lay the whole tree out first, so they get it whole.
@@ -132,7 +125,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
       if (nar === undefined) {
         // A symlink in a content source led into a store path nobody asked for yet.
         const [r] = (await resolvePaths([storePath], caches, { ...resolveOpts, closure: false })).values();
-        nar = packed(await fetchNar(r!, platform.narCache, { signal }));
+        nar = packed(await fetchNar(r!, platform.narCache, narOptions));
         resolved.set(storePath, r!);
       }
       tree = streamed ? streamedNarTree(nar.listing, nar.open) : nar.listing.tree(nar.open);
@@ -229,7 +222,7 @@ interface PackedNar {
 
 const packed = (nar: StoredNar): PackedNar => ({ listing: NarListing.pack(nar.entries), open: nar.open });
 
-async function fetchAll(paths: ResolvedPath[], narCache: NarCache, opts: BuildOptions): Promise<Map<string, PackedNar>> {
+async function fetchAll(paths: ResolvedPath[], narCache: NarCache, narOptions: FetchNarOptions, opts: BuildOptions): Promise<Map<string, PackedNar>> {
   const { onProgress } = opts;
   // The first failure stops the other downloads.
   const stop = new AbortController();
@@ -244,6 +237,7 @@ async function fetchAll(paths: ResolvedPath[], narCache: NarCache, opts: BuildOp
   const worker = async () => {
     for (let r = queue.shift(); r !== undefined && !signal.aborted; r = queue.shift()) {
       const nar = await fetchNar(r, narCache, {
+        ...narOptions,
         signal,
         onBytes: (d, u) => {
           downloaded += d;

@@ -17,7 +17,7 @@ import {
 import { readToplevel, ToplevelError } from '../nixos/toplevel.ts';
 import { DEFAULT_STORE_DIR, storePathOf } from '../nix/store-path.ts';
 import type { NarCache } from '../store/nar-cache.ts';
-import { fetchNar } from '../store/nar-fetch.ts';
+import { fetchNar, type FetchNarOptions } from '../store/nar-fetch.ts';
 import type { BuildConfig, Content, IsoConfig } from './config.ts';
 import { lookupStoreNode, StoreLookupError } from './store-lookup.ts';
 
@@ -34,7 +34,8 @@ interface Sources {
   caches: BinaryCache[];
   resolveOpts: ResolveOptions;
   narCache: NarCache;
-  signal?: AbortSignal;
+  /** The platform's hash and codecs, and the build's signal. */
+  narOptions: FetchNarOptions;
 }
 
 const SYSLINUX_DIR = 'share/syslinux';
@@ -181,7 +182,7 @@ function storeReader(closure: Map<string, ResolvedPath>, sources: Sources): Stor
   const tree = (p: string): Promise<ImageNode> => {
     let t = trees.get(p);
     if (t === undefined) {
-      t = fetchNar(closure.get(p)!, sources.narCache, { signal: sources.signal }).then((nar) => NarListing.pack(nar.entries).tree(nar.open));
+      t = fetchNar(closure.get(p)!, sources.narCache, sources.narOptions).then((nar) => NarListing.pack(nar.entries).tree(nar.open));
       trees.set(p, t);
     }
     return t;

@@ -14,7 +14,8 @@ import type { IsoOptions } from '../iso9660/iso-options.ts';
 import { writeSquashfs, type SquashfsCompression } from '../squashfs/squashfs-writer.ts';
 import { tarStream } from '../tar/tar-writer.ts';
 import type { BuildConfig, SquashfsCodec } from './config.ts';
-import type { Platform, ScratchFile } from './build-image.ts';
+import type { Platform, ScratchFile } from '../platform.ts';
+import type { CodecsLoader } from '../codec/wasm-codecs.ts';
 import type { ProgressListener, Stage } from './progress.ts';
 
 export interface WriteContext {
@@ -28,16 +29,16 @@ export interface WriteContext {
   isohybridMbr?: Uint8Array;
 }
 
-export function compressorFor(config: BuildConfig, pool: () => CodecPool | undefined): StreamCompressor {
+export function compressorFor(config: BuildConfig, pool: () => CodecPool | undefined, codecs: CodecsLoader): StreamCompressor {
   switch (config.compression) {
     case 'none':
       return identity;
     case 'gzip':
       return gzipCompressor();
     case 'xz':
-      return xzCompressor({ preset: config.xzPreset, blockSize: config.xzBlockSize, pool: pool() });
+      return xzCompressor({ preset: config.xzPreset, blockSize: config.xzBlockSize, pool: pool(), codecs });
     case 'zstd':
-      return zstdCompressor(19, { pool: pool() });
+      return zstdCompressor(19, { pool: pool(), codecs });
   }
 }
 
@@ -73,12 +74,13 @@ async function pump(input: AsyncIterable<Uint8Array>, sink: ByteSink): Promise<n
 
 /** Writes `tree` in the configured format (and compression) to `sink`; returns the bytes written. */
 export async function writeFormat(config: BuildConfig, tree: ImageDir, sink: ByteSink, ctx: WriteContext): Promise<number> {
-  const compress = compressorFor(config, () => ctx.platform.codecPool);
+  const compress = compressorFor(config, () => ctx.platform.codecPool(), ctx.platform.codecs);
   const squashfsOptions = (codec: SquashfsCodec) => ({
     blockSize: config.squashfsBlockSize,
     compression: squashfsCompression(codec),
     mtime: config.sourceDateEpoch,
-    pool: ctx.platform.codecPool,
+    pool: ctx.platform.codecPool(),
+    codecs: ctx.platform.codecs,
   });
   switch (config.format) {
     case 'tarball':
@@ -143,7 +145,7 @@ async function appendStoreToInitrd(tree: ImageDir, squashfs: DataSource, mtime: 
   const file = await ctx.platform.scratchFile('nix-store.cpio.zst');
   ctx.scratch.push(file);
   let size = 0;
-  for await (const chunk of zstdCompressor(INITRD_ZSTD_LEVEL, { pool: ctx.platform.codecPool })(cpioStream(cpio, { mtime }))) {
+  for await (const chunk of zstdCompressor(INITRD_ZSTD_LEVEL, { pool: ctx.platform.codecPool(), codecs: ctx.platform.codecs })(cpioStream(cpio, { mtime }))) {
     await file.sink.write(chunk);
     size += chunk.length;
   }

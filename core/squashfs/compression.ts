@@ -5,6 +5,7 @@ import { zstdEncodeBuffer } from '../zstd/zstd.ts';
 import { CompressionId, METADATA_SIZE } from './format.ts';
 import { LeBuilder } from './le-builder.ts';
 import { SquashfsError } from './squashfs-error.ts';
+import type { CodecsLoader } from '../codec/wasm-codecs.ts';
 
 /** Compresses one block (data, fragment or metadata); the writer keeps the raw block when this does not shrink it. */
 export type BlockCompress = (data: Uint8Array) => Promise<Uint8Array>;
@@ -80,7 +81,7 @@ export interface BlockCompressors {
 }
 
 /** The block compressors for `c`: on `pool`'s workers when given, else in this thread. */
-export function blockCompressors(c: SquashfsCompression, blockSize: number, pool?: CodecPool): BlockCompressors {
+export function blockCompressors(c: SquashfsCompression, blockSize: number, pool?: CodecPool, codecs?: CodecsLoader): BlockCompressors {
   const run = (job: CodecJob, local: BlockCompress): BlockCompress =>
     // The pool may transfer (detach) what it is given; the writer still needs the raw block.
     pool ? (data) => pool.compress(job, data.slice()) : local;
@@ -92,12 +93,12 @@ export function blockCompressors(c: SquashfsCompression, blockSize: number, pool
     }
     case 'zstd': {
       const level = c.level ?? ZSTD_LEVEL;
-      return same(run({ codec: 'zstd', level }, (data) => zstdEncodeBuffer(data, level)));
+      return same(run({ codec: 'zstd', level }, (data) => zstdEncodeBuffer(data, level, codecs)));
     }
     case 'xz': {
       const xz = (dictSize: number, bcj: 'x86' | null) => {
         const job = { codec: 'xz', preset: c.preset ?? XZ_PRESET, check: 'crc32', dictSize, bcj } as const;
-        return run(job, (data) => xzEncodeBuffer(data, job));
+        return run(job, (data) => xzEncodeBuffer(data, job, codecs));
       };
       const plain = xz(c.dictSize ?? blockSize, null);
       const metadata = xz(METADATA_SIZE, null);

@@ -1,4 +1,5 @@
 import type { CodecPool } from '../codec/pool.ts';
+import type { CodecsLoader } from '../codec/wasm-codecs.ts';
 import { sortedEntries, treeDataSize, walk, type ImageDir, type ImageNode } from '../image/tree.ts';
 import { binaryToText, type BinaryString } from '../io/binary-string.ts';
 import type { SeekableSink } from '../io/sink.ts';
@@ -34,6 +35,8 @@ export interface SquashfsOptions {
   compress?: BlockCompressors;
   /** Workers to compress blocks on; without one (and without `compress`) blocks are compressed in this thread. */
   pool?: CodecPool;
+  /** This thread's codecs, for blocks compressed here (default: fetched beside the module). */
+  codecs?: CodecsLoader;
   /** Blocks compressed ahead of the one being written; default twice the pool size, 1 without a pool. */
   maxInFlight?: number;
   /** Called after each file's data is placed: bytes of file data done so far and in all. */
@@ -66,7 +69,7 @@ export async function writeSquashfs(root: ImageDir, sink: SeekableSink, opts: Sq
   const inodeCount = counts.get(root)!;
   if (inodeCount > MAX_INODES) throw new SquashfsError(`${inodeCount} inodes are more than squashfs can number`);
 
-  const compress = opts.compress ?? blockCompressors(opts.compression, blockSize, opts.pool);
+  const compress = opts.compress ?? blockCompressors(opts.compression, blockSize, opts.pool, opts.codecs);
   const options = compressorOptions(opts.compression, blockSize);
   const head = new LeBuilder().bytes(new Uint8Array(SUPERBLOCK_SIZE));
   if (options) head.u16(options.length | METADATA_UNCOMPRESSED).bytes(options);

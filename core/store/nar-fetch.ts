@@ -3,7 +3,8 @@ import { HttpError } from '../cache/http.ts';
 import { isAbort, NixImagerError } from '../errors.ts';
 import { decompressorFor } from '../cache/decompress.ts';
 import { readNar, type NarEntry } from '../nix/nar-reader.ts';
-import { createSha256 } from '../primitives/sha256.ts';
+import { createSha256, type Sha256 } from '../primitives/sha256.ts';
+import type { CodecsLoader } from '../codec/wasm-codecs.ts';
 import { nix32Encode } from '../nix/nix32.ts';
 import { hashEquals, type NixHash } from '../nix/hash.ts';
 import { sharedOpener, type RandomAccess } from '../io/data-source.ts';
@@ -34,6 +35,10 @@ export interface FetchNarOptions {
   attempts?: number;
   /** Called with byte counts as they pass: compressed download and uncompressed NAR. */
   onBytes?: (downloaded: number, unpacked: number) => void;
+  /** The hash for FileHash and NarHash (default: the portable one). */
+  sha256?: () => Sha256;
+  /** This thread's codecs, for decompressing the download (default: fetched beside the module). */
+  codecs?: CodecsLoader;
 }
 
 export function narCacheKey(narHash: NixHash): string {
@@ -48,8 +53,13 @@ async function* tap(input: AsyncIterable<Uint8Array>, sink: (chunk: Uint8Array) 
 }
 
 /** Parses and hashes a NAR stream; throws NarVerificationError unless it is exactly what `info` promises. */
-async function verifyNar(storePath: string, nar: AsyncIterable<Uint8Array>, expected: { narHash: NixHash; narSize: number }): Promise<NarEntry[]> {
-  const hash = createSha256();
+async function verifyNar(
+  storePath: string,
+  nar: AsyncIterable<Uint8Array>,
+  expected: { narHash: NixHash; narSize: number },
+  sha256: () => Sha256,
+): Promise<NarEntry[]> {
+  const hash = sha256();
   let size = 0;
   const entries: NarEntry[] = [];
   const hashed = tap(nar, (chunk) => {
@@ -87,7 +97,7 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
   const cached = await narCache.open(key);
   if (cached !== null) {
     try {
-      const entries = await verifyNar(info.storePath, randomAccessChunks(cached), info);
+      const entries = await verifyNar(info.storePath, randomAccessChunks(cached), info, opts.sha256 ?? createSha256);
       opts.onBytes?.(0, info.narSize);
       return { storePath: info.storePath, entries, open };
     } catch (e) {
@@ -121,9 +131,10 @@ function naming(storePath: string, e: unknown): unknown {
 
 async function downloadInto(resolved: ResolvedPath, writer: NarCacheWriter, opts: FetchNarOptions): Promise<NarEntry[]> {
   const { info, cache } = resolved;
-  const decompress = decompressorFor(info.compression, info.storePath);
+  const sha256 = opts.sha256 ?? createSha256;
+  const decompress = decompressorFor(info.compression, info.storePath, opts.codecs);
   const body = await cache.narBody(info, opts.signal);
-  const fileHash = createSha256();
+  const fileHash = sha256();
   let fileSize = 0;
   let unpacked = 0;
   const compressed = tap(resumableBody(resolved, body, opts.signal), (chunk) => {
@@ -137,7 +148,7 @@ async function downloadInto(resolved: ResolvedPath, writer: NarCacheWriter, opts
     opts.onBytes?.(0, chunk.length);
     await writer.write(chunk);
   });
-  const entries = await verifyNar(info.storePath, nar, info);
+  const entries = await verifyNar(info.storePath, nar, info, sha256);
   if (info.fileSize !== undefined && fileSize !== info.fileSize) {
     throw new NarVerificationError(info.storePath, `FileSize mismatch: the narinfo says ${info.fileSize} bytes, ${fileSize} were downloaded`);
   }

@@ -3,7 +3,7 @@
 // a grain marker, then the grain tables and directory (known only once the grains are placed),
 // a footer repeating the header with the directory's offset, and an end-of-stream marker.
 import { zlibSync } from 'fflate';
-import { allocatedBlocks, blocksOf, type ContainerImage } from '../io/sparse-blocks.ts';
+import { allocatedBlocks, blocksOf, isAllZero, type ContainerImage } from '../io/sparse-blocks.ts';
 import { isZeros, type SparseSource } from '../io/sparse.ts';
 
 const SECTOR = 512;
@@ -27,7 +27,18 @@ export interface VmdkOptions {
   readonly cid: number;
   /** The extent's file name in the descriptor. */
   readonly fileName: string;
+  /**
+   * zlib (RFC 1950) compression of one 64 KiB grain, e.g. on a CodecPool's workers; it must copy
+   * `grain` if it reads it after returning. By default fflate at level 6 (zlib's default) here.
+   */
+  readonly compress?: GrainCompress;
+  /** Grains compressed at once (e.g. the pool's size); 1 by default. */
+  readonly inFlight?: number;
 }
+
+export type GrainCompress = (grain: Uint8Array) => Promise<Uint8Array>;
+
+const localCompress: GrainCompress = async (grain) => zlibSync(grain, { level: 6 });
 
 function descriptor(sectors: number, o: VmdkOptions): Uint8Array {
   const text = [
@@ -81,14 +92,8 @@ function marker(sectors: number, type: number): Uint8Array {
 
 const padToSector = (n: number) => Math.ceil(n / SECTOR) * SECTOR;
 
-function isAllZero(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
-}
-
 /** A grain marker (guest LBA, compressed length) and the zlib stream, padded to whole sectors. */
-function grainRecord(index: number, data: Uint8Array): Uint8Array {
-  const z = zlibSync(data, { level: 6 });
+function grainRecord(index: number, z: Uint8Array): Uint8Array {
   const rec = new Uint8Array(padToSector(12 + z.length));
   const v = new DataView(rec.buffer);
   v.setBigUint64(0, BigInt(index * GRAIN_SECTORS), true);
@@ -113,15 +118,25 @@ export function vmdkImage(source: SparseSource, o: VmdkOptions): ContainerImage 
       yield head;
       let at = head.length;
       const tables = new Map<number, Uint32Array>();
+      const place = (index: number, z: Uint8Array): Uint8Array => {
+        const gt = Math.floor(index / GTES_PER_GT);
+        if (!tables.has(gt)) tables.set(gt, new Uint32Array(GTES_PER_GT));
+        tables.get(gt)![index % GTES_PER_GT] = at / SECTOR;
+        const rec = grainRecord(index, z);
+        at += rec.length;
+        return rec;
+      };
+      const compress = o.compress ?? localCompress;
+      const queue: { index: number; z: Promise<Uint8Array> }[] = [];
       for await (const g of blocksOf(source, GRAIN, allocatedBlocks(source, GRAIN))) {
         if (isZeros(g.data) || isAllZero(g.data)) continue;
-        const gt = Math.floor(g.index / GTES_PER_GT);
-        if (!tables.has(gt)) tables.set(gt, new Uint32Array(GTES_PER_GT));
-        tables.get(gt)![g.index % GTES_PER_GT] = at / SECTOR;
-        const rec = grainRecord(g.index, g.data);
-        yield rec;
-        at += rec.length;
+        queue.push({ index: g.index, z: compress(g.data) });
+        if (queue.length >= (o.inFlight ?? 1)) {
+          const next = queue.shift()!;
+          yield place(next.index, await next.z);
+        }
       }
+      for (const next of queue) yield place(next.index, await next.z);
       const gd = new Uint8Array(padToSector(gdEntries * 4));
       const gdv = new DataView(gd.buffer);
       for (const [gt, entries] of [...tables].sort((a, b) => a[0] - b[0])) {

@@ -1,5 +1,4 @@
-import type { Codecs } from '../codec/wasm-codecs.ts';
-import { codecs } from '../codec/wasm-codecs.ts';
+import { fetchedCodecs, type Codecs, type CodecsLoader } from '../codec/wasm-codecs.ts';
 import { CHECK_ID, checkPreset, expectOk, type EncoderOptions, type XzCheck } from './liblzma.ts';
 
 export interface XzBufferOptions {
@@ -35,8 +34,8 @@ export function encodeXzBuffer(w: Codecs, data: Uint8Array, o: EncoderOptions): 
 }
 
 /** xzEncodeBuffer in this thread (for a pool worker: the 'xz' CodecJob). Defaults: preset 6, CRC64, no BCJ. */
-export async function xzEncodeBuffer(data: Uint8Array, opts: XzBufferOptions = {}): Promise<Uint8Array> {
-  return encodeXzBuffer(await codecs(), data, {
+export async function xzEncodeBuffer(data: Uint8Array, opts: XzBufferOptions = {}, codecs: CodecsLoader = fetchedCodecs): Promise<Uint8Array> {
+  return encodeXzBuffer(await codecs.instance(), data, {
     preset: opts.preset ?? 6,
     extreme: opts.extreme ?? false,
     check: opts.check ?? 'crc64',

@@ -2,7 +2,7 @@ import type { StreamCompressor } from '../codec/stream-compressor.ts';
 import type { CodecPool } from '../codec/pool.ts';
 import { createLocalCodecPool } from '../codec/local-codec-pool.ts';
 import { BlockBuffers, compressInOrder, cutBlocks, inFlightFor } from '../codec/block-pipeline.ts';
-import { codecs } from '../codec/wasm-codecs.ts';
+import { fetchedCodecs, type CodecsLoader } from '../codec/wasm-codecs.ts';
 import { LzmaCoder, checkPreset, expectOk, type XzCheck } from './liblzma.ts';
 import { blockRecord, streamHeader, streamTail, type IndexRecord } from './xz-format.ts';
 import { XzError } from './xz-error.ts';
@@ -21,6 +21,8 @@ export interface XzCompressorOptions {
   threads?: number;
   /** Where blocks are encoded; default: this thread. */
   pool?: CodecPool;
+  /** This thread's codecs, for what is encoded here (default: fetched beside the module). */
+  codecs?: CodecsLoader;
 }
 
 const DICT_LOG2 = [18, 20, 21, 22, 22, 23, 23, 24, 25, 26];
@@ -46,12 +48,12 @@ export function xzCompressor(opts: XzCompressorOptions = {}): StreamCompressor {
   const blockSize = opts.blockSize ?? defaultBlockSize(preset);
   if (blockSize !== Infinity && !(Number.isSafeInteger(blockSize) && blockSize > 0))
     throw new XzError(`xz block size must be a positive integer or Infinity, got ${blockSize}`);
-  if (blockSize === Infinity) return (input) => encodeUnsplit(input, preset, extreme);
+  if (blockSize === Infinity) return (input) => encodeUnsplit(input, preset, extreme, opts.codecs ?? fetchedCodecs);
   return (input) => encodeBlocks(input, preset, extreme, blockSize, opts);
 }
 
-async function* encodeUnsplit(input: AsyncIterable<Uint8Array>, preset: number, extreme: boolean): AsyncIterable<Uint8Array> {
-  const coder = LzmaCoder.encoder(await codecs(), { preset, extreme, check: CHECK });
+async function* encodeUnsplit(input: AsyncIterable<Uint8Array>, preset: number, extreme: boolean, codecs: CodecsLoader): AsyncIterable<Uint8Array> {
+  const coder = LzmaCoder.encoder(await codecs.instance(), { preset, extreme, check: CHECK });
   try {
     for await (const chunk of input) {
       const out: Uint8Array[] = [];
@@ -69,7 +71,7 @@ async function* encodeUnsplit(input: AsyncIterable<Uint8Array>, preset: number, 
 async function* encodeBlocks(
   input: AsyncIterable<Uint8Array>, preset: number, extreme: boolean, blockSize: number, opts: XzCompressorOptions,
 ): AsyncIterable<Uint8Array> {
-  const pool = opts.pool ?? createLocalCodecPool();
+  const pool = opts.pool ?? createLocalCodecPool(opts.codecs ?? fetchedCodecs);
   try {
     const buffers = new BlockBuffers(xzBlockCapacity(blockSize));
     const blocks = cutBlocks(input, blockSize, buffers);

@@ -1,5 +1,5 @@
 import type { StreamCompressor } from '../codec/stream-compressor.ts';
-import { codecs } from '../codec/wasm-codecs.ts';
+import { fetchedCodecs, type CodecsLoader } from '../codec/wasm-codecs.ts';
 import { LzmaCoder, LZMA_OK, LZMA_STREAM_END } from './liblzma.ts';
 import { XzError, lzmaRetMessage } from './xz-error.ts';
 
@@ -8,9 +8,9 @@ import { XzError, lzmaRetMessage } from './xz-error.ts';
  * streams (stream padding allowed), every check verified. Corrupt, truncated or trailing
  * data throws XzError once it is found; the output is only complete if no error is thrown.
  */
-export const xzDecompressor = (): StreamCompressor =>
+export const xzDecompressor = (codecs: CodecsLoader = fetchedCodecs): StreamCompressor =>
   async function* decompress(input) {
-    const coder = LzmaCoder.decoder(await codecs());
+    const coder = LzmaCoder.decoder(await codecs.instance());
     let consumed = 0;
     const fail = (ret: number): never => {
       throw new XzError(`xz decoding failed after ${consumed} input bytes: ${lzmaRetMessage(ret)}`);

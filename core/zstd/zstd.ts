@@ -1,7 +1,7 @@
 // zstd with libzstd 1.5.4 in wasm (wasm/zstd-entry.c): streaming compression as
 // `zstd --single-thread` writes it, one-shot frames as mksquashfs writes them, decoding of .nar.zst.
 import type { StreamCompressor } from '../codec/stream-compressor.ts';
-import { codecs, type Codecs } from '../codec/wasm-codecs.ts';
+import { fetchedCodecs, type Codecs, type CodecsLoader } from '../codec/wasm-codecs.ts';
 import type { CodecPool } from '../codec/pool.ts';
 import { BlockBuffers, compressInOrder, cutBlocks, inFlightFor } from '../codec/block-pipeline.ts';
 import { NixImagerError } from '../errors.ts';
@@ -36,8 +36,8 @@ class ZstdCoder {
     this.inBuf = w.alloc(CHUNK);
     this.outBuf = w.alloc(CHUNK);
   }
-  static async open(make: (w: Codecs) => number, what: string): Promise<ZstdCoder> {
-    const w = await codecs();
+  static async open(codecs: CodecsLoader, make: (w: Codecs) => number, what: string): Promise<ZstdCoder> {
+    const w = await codecs.instance();
     const ptr = make(w);
     if (ptr === 0) throw new ZstdError(`libzstd could not set up the ${what}`);
     return new ZstdCoder(w, ptr);
@@ -61,6 +61,8 @@ export interface ZstdCompressorOptions {
   blockSize?: number;
   /** Most pool workers used at once (default: all of the pool). */
   threads?: number;
+  /** This thread's codecs, for what is encoded here (default: fetched beside the module). */
+  codecs?: CodecsLoader;
 }
 
 /**
@@ -82,7 +84,7 @@ export function zstdCompressor(level = 19, opts: ZstdCompressorOptions = {}): St
       for await (const { output } of compressInOrder(pool, job, blocks, inFlightFor(pool, opts.threads), buffers)) yield output;
     };
   return async function* compress(input) {
-    const c = await ZstdCoder.open((w) => w.x.zs_compressor_new(level, 1), 'zstd compressor');
+    const c = await ZstdCoder.open(opts.codecs ?? fetchedCodecs, (w) => w.x.zs_compressor_new(level, 1), 'zstd compressor');
     const { x } = c.w;
     try {
       const pass = (data: Uint8Array, end: boolean): Uint8Array[] => {
@@ -142,17 +144,17 @@ export function encodeZstdBuffer(w: Codecs, data: Uint8Array, level: number, che
 }
 
 /** zstdEncodeBuffer in this thread (a pool runs it as the 'zstd' CodecJob). */
-export async function zstdEncodeBuffer(data: Uint8Array, level: number): Promise<Uint8Array> {
-  return encodeZstdBuffer(await codecs(), data, level);
+export async function zstdEncodeBuffer(data: Uint8Array, level: number, codecs: CodecsLoader = fetchedCodecs): Promise<Uint8Array> {
+  return encodeZstdBuffer(await codecs.instance(), data, level);
 }
 
 /**
  * .zst → bytes (a `.nar.zst`): one or more frames, checksums verified when present.
  * Corrupt data, a truncated last frame or trailing garbage throws ZstdError.
  */
-export const zstdDecompressor = (): StreamCompressor =>
+export const zstdDecompressor = (codecs: CodecsLoader = fetchedCodecs): StreamCompressor =>
   async function* decompress(input) {
-    const c = await ZstdCoder.open((w) => w.x.zs_decompressor_new(), 'zstd decompressor');
+    const c = await ZstdCoder.open(codecs, (w) => w.x.zs_decompressor_new(), 'zstd decompressor');
     const { x } = c.w;
     let consumed = 0;
     // 0 once the last frame is complete; nothing read yet counts as incomplete.

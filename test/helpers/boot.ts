@@ -126,9 +126,13 @@ export function bootQemu(iso: string, as: 'cdrom' | 'disk', timeoutSeconds = 150
   return runQemu([...(firmware === 'uefi' ? ['-bios', OVMF] : []), ...drive], timeoutSeconds);
 }
 
-/** Boots qemu (TCG) straight into `vmlinuz` with `initrd`, as a bootloader (or iPXE) would; resolves with the serial output. */
-export function bootKernel(vmlinuz: string, initrd: string, cmdline: string, timeoutSeconds = 150): Promise<string> {
-  return runQemu(['-kernel', vmlinuz, '-initrd', initrd, '-append', `console=ttyS0 panic=-1 ${cmdline}`], timeoutSeconds);
+/**
+ * Boots qemu (TCG) straight into `vmlinuz` with `initrd`, as a bootloader (or iPXE) would, with
+ * `disk` (raw, never written) as the first IDE disk if given; resolves with the serial output.
+ */
+export function bootKernel(vmlinuz: string, initrd: string, cmdline: string, timeoutSeconds = 150, disk?: string): Promise<string> {
+  const drive = disk === undefined ? [] : ['-drive', `file=${disk},format=raw,if=ide,snapshot=on`];
+  return runQemu(['-kernel', vmlinuz, '-initrd', initrd, '-append', `console=ttyS0 panic=-1 ${cmdline}`, ...drive], timeoutSeconds);
 }
 
 function runQemu(boot: string[], timeoutSeconds: number): Promise<string> {

@@ -12,6 +12,8 @@ import { closeServer } from './cache-server.ts';
 
 export const SCREENSHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 
+export const BUILD_TIMEOUT = 120_000;
+
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export interface WebApp {
@@ -66,6 +68,30 @@ export async function openBrowser(): Promise<BrowserSession> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Opens `url` (the app, with a #config= link) as a fresh navigation and waits until the page has read the config. */
+export async function openLink(page: Page, url: string): Promise<void> {
+  await page.goto('about:blank');
+  await page.goto(url);
+  await page.waitForSelector('#config-status[data-valid="true"]');
+}
+
+/**
+ * Presses `button` (Build, or a button that builds after consent) and returns the file the browser
+ * downloaded; a failed build fails at once, with the page's words.
+ */
+export async function pressAndDownload(session: BrowserSession, button = '#build', page = session.page): Promise<{ name: string; bytes: Buffer }> {
+  const download = page.waitForEvent('download', { timeout: BUILD_TIMEOUT });
+  // The click handler sets the state to "resolving" before it returns, so a later failure is this build's.
+  await page.click(button);
+  const failed = page.waitForSelector('body[data-state="failed"], body[data-state="cancelled"]', { timeout: BUILD_TIMEOUT }).then(async () => {
+    throw new Error(`the build failed in the page: ${await page.textContent('#result')} (console: ${session.errors.join(' | ')})`);
+  });
+  failed.catch(() => {});
+  const d = await Promise.race([download, failed]);
+  await page.waitForSelector('body[data-state="done"]');
+  return { name: d.suggestedFilename(), bytes: await downloadBytes(d) };
 }
 
 /** Reads a finished download fully. */

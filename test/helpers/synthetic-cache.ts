@@ -7,13 +7,12 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { codecs } from '../../core/codec/wasm-codecs.ts';
 import { base64Encode } from '../../core/nix/base64.ts';
 import { formatNixHash } from '../../core/nix/hash.ts';
 import { nix32Encode } from '../../core/nix/nix32.ts';
 import { narInfoFingerprint, signFingerprint, type SecretKey } from '../../core/nix/signature.ts';
 import { encodeXzStream } from '../../core/xz/xz-encode.ts';
-import { useNodeCodecs } from '../../node/codec-wasm.ts';
+import { nodeCodecs } from '../../node/codec-wasm.ts';
 import { ROOT } from './cli.ts';
 import { sortedTree, writeNar, type NarNode } from './nar-builder.ts';
 
@@ -162,8 +161,7 @@ async function generate(dir: string, opts: Required<SyntheticOptions>): Promise<
   const dag = referenceDag(n, opts.maxRefs, random);
   const names = Array.from({ length: n }, (_, i) => (i === n - 1 ? `nixos-system-synthetic-${opts.seed}` : `synth-${i}-1.0`));
   const paths = names.map((name, i) => storePathFor(opts.seed, i, name));
-  if (opts.compression === 'xz') useNodeCodecs();
-  const xz = opts.compression === 'xz' ? await codecs() : undefined;
+  const xz = opts.compression === 'xz' ? await nodeCodecs.instance() : undefined;
   await mkdir(join(dir, 'nar'), { recursive: true });
   await writeFile(join(dir, 'nix-cache-info'), `StoreDir: ${STORE}\nWantMassQuery: 1\nPriority: 40\n`);
   const references: Record<string, string[]> = {};
