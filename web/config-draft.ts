@@ -25,7 +25,9 @@ export interface IsoJson {
 }
 
 export interface ConfigJson {
-  format: 'tarball' | 'iso' | 'squashfs';
+  format: 'tarball' | 'iso' | 'squashfs' | 'netboot';
+  /** A NixOS toplevel: a live ISO ("iso") or netboot files built from it alone. */
+  toplevel?: string;
   substituters?: string[];
   trustedPublicKeys?: string[];
   requireSigs?: boolean;
