@@ -18,7 +18,8 @@ import { vhdDynamicImage, vhdFixedImage } from '../core/vhd/vhd-writer.ts';
 import { vmdkImage } from '../core/vmdk/vmdk-writer.ts';
 import { writeSparseFile } from '../node/file-sink.ts';
 import { createNodeCodecPool } from '../node/codec-pool.ts';
-import { prng, randomRuns } from '../test/helpers/sparse.ts';
+import { randomRuns } from '../test/helpers/sparse.ts';
+import { rng } from '../test/helpers/synthetic-cache.ts';
 
 const MIB = 1 << 20;
 const dataMB = Number(process.argv[2] ?? 256);
@@ -61,7 +62,7 @@ function content(size: number, runs: readonly ByteRange[], seed: number): Sparse
     size,
     allocated: () => runs,
     async *chunks(): AsyncGenerator<SparseChunk> {
-      const r = prng(seed);
+      const r = rng(seed);
       const line = new TextEncoder().encode('/nix/store/0123456789abcdfghijklmnpqrsvwxyz-some-package-1.2.3/lib/libfoo.so.1\n');
       const text = Uint8Array.from({ length: MIB }, (_, i) => line[i % line.length]!);
       let pos = 0;
@@ -112,7 +113,7 @@ async function seconds(run: () => unknown): Promise<number> {
 
 try {
   const g = efiGeometry(4096 * MIB);
-  const r = prng(9);
+  const r = rng(9);
   const espRuns = randomRuns(r, g.esp.size, 20, Math.ceil((dataMB * MIB) / 20 / 4));
   const rootRuns = randomRuns(r, g.root.size, 60, Math.ceil((dataMB * MIB * 2) / 60));
   const disk = efiDisk(g, { esp: content(g.esp.size, espRuns, 1), root: content(g.root.size, rootRuns, 2) });

@@ -15,6 +15,7 @@ const TIME_LIMIT_MS = (quick ? 10 : 90) * 60_000;
 const ARGS: Record<string, { quick: string[]; full: string[] }> = {
   'browser.ts': { quick: ['16'], full: ['64'] },
   'e2e-tarball.ts': { quick: ['--quick'], full: [] },
+  'ext4.ts': { quick: [], full: ['--files', '300000'] },
   'scale.ts': { quick: ['--quick'], full: [] },
   'squashfs.ts': { quick: ['50', 'gzip', 'zstd'], full: [] },
   'iso.ts': { quick: ['100'], full: ['300'] },

@@ -8,6 +8,7 @@ import type { SeekableSink } from './io/sink.ts';
 import { portableEd25519Verify, type Ed25519Verify } from './nix/signature.ts';
 import { createSha256, type Sha256 } from './primitives/sha256.ts';
 import type { NarCache } from './store/nar-cache.ts';
+import type { SqliteLoader } from './nixdb/nix-database.ts';
 
 /** Everything a build takes from where it runs (Node, a browser worker, an embedder's own code). */
 export interface Platform {
@@ -24,6 +25,8 @@ export interface Platform {
   codecs: CodecsLoader;
   /** Workers to compress on, started on first call; undefined compresses in this thread. */
   codecPool(): CodecPool | undefined;
+  /** SQLite compiled to WebAssembly, for the Nix database of a disk image; none by default. */
+  sqlite?: SqliteLoader;
   /** Stops the workers and removes scratch files. */
   dispose(): Promise<void>;
 }

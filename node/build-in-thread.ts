@@ -3,16 +3,18 @@
 // alone and grows to 32 MiB under a build's allocation rate; it cannot be changed from inside the
 // process. The main thread parses the command line, draws progress and relays signals.
 import type { BuildSummary } from '../core/pipeline/build-image.ts';
-import type { BuildConfig } from '../core/pipeline/config.ts';
 import type { Progress } from '../core/pipeline/progress.ts';
 import { fromErrorData, NixImagerError, type ErrorData } from '../core/errors.ts';
 import { startWorker, workerEntry } from './start-worker.ts';
 
+/** What buildToFile is asked in the build thread. */
 export interface BuildRequest {
-  config: BuildConfig;
+  /** The config file's JSON. */
+  json: unknown;
   output: string;
   configDir: string;
-  cacheDir: string;
+  cacheDir?: string;
+  threads?: number;
   /** Whether to send progress (at most every 100 ms). */
   progress: boolean;
 }

@@ -2,16 +2,13 @@
 // then closes its port so the thread ends.
 import { parentPort, workerData } from 'node:worker_threads';
 import { AbortedError, toErrorData } from '../core/errors.ts';
-import { buildImage } from '../core/pipeline/build-image.ts';
 import type { Progress, Stage } from '../core/pipeline/progress.ts';
 import type { BuildReply, BuildRequest } from './build-in-thread.ts';
-import { createDirectorySink } from './directory-sink.ts';
-import { createFileSink } from './file-sink.ts';
-import { createNodePlatform } from './platform.ts';
+import { buildToFile } from './build-to-file.ts';
 
 const port = parentPort;
 if (!port) throw new Error('node/build-thread-entry.ts must run as a worker_threads worker');
-const { config, output, configDir, cacheDir, progress } = workerData as BuildRequest;
+const { json, output, configDir, cacheDir, threads, progress } = workerData as BuildRequest;
 const abort = new AbortController();
 port.on('message', (m) => {
   if (m === 'abort') abort.abort(new AbortedError('interrupted'));
@@ -27,14 +24,10 @@ const onProgress = (p: Progress) => {
   post({ kind: 'progress', progress: [...latest.values()] });
   latest.clear();
 };
-const platform = createNodePlatform({ configDir, cacheDir, threads: config.threads });
 try {
-  // A netboot build to `--output DIR/` unpacks its files there.
-  const sink = output.endsWith('/') ? await createDirectorySink(output) : await createFileSink(output);
-  post({ kind: 'done', summary: await buildImage(config, platform, sink, { signal: abort.signal, onProgress: progress ? onProgress : undefined }) });
+  post({ kind: 'done', summary: await buildToFile(json, output, { configDir, cacheDir, threads, signal: abort.signal, onProgress: progress ? onProgress : undefined }) });
 } catch (e) {
   post({ kind: 'failed', error: toErrorData(e) });
 } finally {
-  await platform.dispose();
   port.close();
 }

@@ -1,15 +1,14 @@
 import { readFile, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ERROR_HEADLINES, fromErrorData } from '../core/errors.ts';
 import { ConfigError, parseConfig, type BuildConfig } from '../core/pipeline/config.ts';
 import { buildInThread } from './build-in-thread.ts';
+import { substituterUrl } from './build-to-file.ts';
 import { formatBytes } from '../core/io/format-bytes.ts';
 import { progressLine } from './progress-line.ts';
 
-const HELP = `nix-imager — NixOS system tarballs, ISO images and squashfs store images from a Nix binary cache
+const HELP = `nix-imager — NixOS system tarballs, ISO images, disk images and squashfs store images from a Nix binary cache
 
 Usage:
   nix-imager build <config.json> [--output <file>] [options]
@@ -44,6 +43,15 @@ Config (JSON; relative paths are relative to the config file):
   requireSigs         refuse paths not signed by a trusted key (default true)
                       Building a config you did not write trusts its author: its substituters,
                       trustedPublicKeys and requireSigs decide what goes into the image.
+  toplevel            a NixOS system's toplevel store path (config.system.build.toplevel):
+                      with "iso", its live ISO (boot menus, kernel and initrd from it); with
+                      "tarball", its closure in make-system-tarball's layout, shaped by "preset"
+  preset              with "toplevel" and "tarball": the container tarball of nixpkgs' module
+                        "lxc"          LXC/Incus (lxc-container.nix): /sbin/init -> <toplevel>/init,
+                                       /etc/os-release, empty /proc /sys /dev
+                        "proxmox-lxc"  Proxmox VE CT template (proxmox-lxc.nix): /sbin/init,
+                                       empty /root and /etc/systemd/network
+                      without a preset: the plain system tarball (closure + nix-path-registration)
   storeContents       [{ "object": "/nix/store/…", "symlink": "/run/current-system" | "none" }]
                       their closure goes under /nix/store, with /nix-path-registration
                       (for nix-store --load-db) and the symlinks
@@ -68,17 +76,6 @@ and what failed); 2 for a usage error.
 `;
 
 class UsageError extends Error {}
-
-export function defaultCacheDir(): string {
-  const base = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
-  return join(base, 'nix-imager');
-}
-
-/** A substituter as written in a config: a URL, or a path relative to the config's directory. */
-export function substituterUrl(s: string, configDir: string): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(s)) return s;
-  return pathToFileURL(resolve(configDir, s)).href;
-}
 
 
 async function version(): Promise<string> {
@@ -112,16 +109,16 @@ async function runBuild(args: string[]): Promise<void> {
   } catch (e) {
     throw new ConfigError('(file)', `cannot read config ${configPath}: ${(e as Error).message}`);
   }
-  const config = parseConfig(json);
   const configDir = dirname(configPath);
-  config.substituters = config.substituters.map((s) => substituterUrl(s, configDir));
+  // Parsed here too, to fail before the build thread starts and to name the output.
+  const config = parseConfig(json, { resolveSubstituter: (s) => substituterUrl(s, configDir) });
+  let threads: number | undefined;
   if (values.threads !== undefined) {
-    const n = Number(values.threads);
-    if (!Number.isInteger(n) || n < 0) throw new UsageError('--threads takes a whole number (0 = one per core)');
-    config.threads = n;
+    threads = Number(values.threads);
+    if (!Number.isInteger(threads) || threads < 0) throw new UsageError('--threads takes a whole number (0 = one per core)');
   }
   const output = await outputPath(values.output, config);
-  const cacheDir = resolve(values['cache-dir'] ?? process.env['NIX_IMAGER_CACHE'] ?? defaultCacheDir());
+  const cacheDir = values['cache-dir'] === undefined ? undefined : resolve(values['cache-dir']);
   const progress = !values.quiet && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
   const abort = new AbortController();
   const onSignal = () => abort.abort();
@@ -129,7 +126,7 @@ async function runBuild(args: string[]): Promise<void> {
   process.once('SIGTERM', onSignal);
   const started = Date.now();
   try {
-    const summary = await buildInThread({ config, output, configDir, cacheDir, progress: progress !== undefined }, progress?.update, abort.signal);
+    const summary = await buildInThread({ json, output, configDir, cacheDir, threads, progress: progress !== undefined }, progress?.update, abort.signal);
     progress?.clear();
     for (const note of summary.notes) process.stderr.write(`nix-imager: note: ${note}\n`);
     if (!values.quiet) {

@@ -1,6 +1,6 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { SeekableSink } from '../core/io/sink.ts';
+import type { HoleSink, SeekableSink } from '../core/io/sink.ts';
 import { isZeros, type SparseChunk } from '../core/io/sparse.ts';
 
 /** A file written under `temp`, fsynced and renamed to `final` only by commit(); abort() deletes it. */
@@ -55,9 +55,9 @@ export async function openAtomicFile(temp: string, final: string): Promise<Atomi
  */
 const tempBeside = (path: string) => join(dirname(path), `.${basename(path)}.part-${process.pid}-${Date.now().toString(36)}`);
 
-export async function createFileSink(path: string): Promise<SeekableSink> {
+export async function createFileSink(path: string): Promise<SeekableSink & HoleSink> {
   const file = await openAtomicFile(tempBeside(path), path);
-  return { write: file.write, writeAt: file.writeAt, close: file.commit, abort: file.abort };
+  return { write: file.write, writeAt: file.writeAt, skip: async (n) => file.skip(n), close: file.commit, abort: file.abort };
 }
 
 /** Writes a sparse image to `path` with its Zeros runs as holes, under a temporary name until complete. */

@@ -8,6 +8,7 @@ import type { Sha256 } from '../core/primitives/sha256.ts';
 import type { Platform } from '../core/platform.ts';
 import { fetchWithFiles } from './file-fetch.ts';
 import { createFileSink } from './file-sink.ts';
+import { nodeSqlite } from './sqlite-wasm.ts';
 import { openRandomAccess } from './fs-random-access.ts';
 import { nodeFromDisk } from './fs-tree.ts';
 import { narCacheDir } from './nar-cache-dir.ts';
@@ -49,6 +50,7 @@ export function createNodePlatform(opts: NodePlatformOptions): Platform {
   return {
     fetch: fetchWithFiles,
     narCache: narCacheDir(join(opts.cacheDir, 'nar')),
+    sqlite: nodeSqlite,
     sha256: nodeSha256,
     ed25519Verify: nodeEd25519Verify,
     codecs: nodeCodecs,

@@ -4,7 +4,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, sh } from './helpers/cli.ts';
-import { prng, randInt, randomRuns, randomSparse } from './helpers/sparse.ts';
+import { randInt, randomRuns, randomSparse } from './helpers/sparse.ts';
+import { rng } from './helpers/synthetic-cache.ts';
 import { writeSparseFile } from '../node/file-sink.ts';
 import { chunkLength, type ByteRange, type SparseSource } from '../core/io/sparse.ts';
 import type { ContainerImage } from '../core/io/sparse-blocks.ts';
@@ -52,7 +53,7 @@ const FORMATS: Record<string, Format> = {
 
 /** Sizes and layouts at the edges: empty, one byte, runs across cluster/block/table boundaries, a mostly empty disk over 4 GiB. */
 function layouts(): { name: string; size: number; runs: ByteRange[] }[] {
-  const r = prng(42);
+  const r = rng(42);
   return [
     { name: 'empty 1 MiB', size: MIB, runs: [] },
     { name: 'one byte at the end', size: 3 * MIB, runs: [{ offset: 3 * MIB - 1, length: 1 }] },

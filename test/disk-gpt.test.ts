@@ -4,7 +4,8 @@ import { open, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, sh } from './helpers/cli.ts';
-import { expectedBytes, prng, randInt, randomRuns, randomSparse } from './helpers/sparse.ts';
+import { expectedBytes, randInt, randomRuns, randomSparse } from './helpers/sparse.ts';
+import { rng } from './helpers/synthetic-cache.ts';
 import { writeSparseFile } from '../node/file-sink.ts';
 import { efiDisk, efiGeometry, DEFAULT_BOOT_SIZE } from '../core/disk/efi-layout.ts';
 import { partitionedDisk, type DiskPartition } from '../core/disk/partitioned-disk.ts';
@@ -76,7 +77,7 @@ async function judge(path: string, blocks: number, parts: readonly DiskPartition
 
 /** Random partitions with gaps, each holding random runs at odd offsets. */
 function randomLayout(seed: number, blocks: number) {
-  const r = prng(seed);
+  const r = rng(seed);
   const count = randInt(r, 1, 6);
   const usable = blocks - 34 - 34;
   const cuts = Array.from({ length: count * 2 }, () => 34 + randInt(r, 0, usable - 1)).sort((a, b) => a - b);

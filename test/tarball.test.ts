@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fixtureCache, fixtureConfig, type Fixture } from './helpers/fixtures.ts';
 import { runCli, sh } from './helpers/cli.ts';
 import { nix, NIX_ENV } from './helpers/nix.ts';
+import { referenceSystemTarball } from './helpers/make-system-tarball.ts';
 
 let fx: Fixture;
 let tmp: string;
@@ -39,37 +40,14 @@ async function build(name: string, cfg: object, cacheDir = join(tmp, 'nar-cache'
   return out;
 }
 
-/**
- * The reference: the tree make-system-tarball.sh builds, made here with coreutils from the real
- * store Nix built, then GNU tar with nixpkgs' exact flags. The registration comes from real Nix
- * (`nix path-info --json`) through nixpkgs' closureInfo jq program, hashes turned back to nix32.
- */
-async function referenceTar(): Promise<string> {
-  const dir = join(tmp, 'ref-tree');
-  const script = `
-    set -eu
-    store="$1"; dir="$2"; top="$3"; kernel="$4"; motd="$5"; out="$6"
-    rm -rf "$dir"; mkdir -p "$dir"; cd "$dir"
-    mkdir -p boot; cp -a "$store$kernel/bzImage" boot/bzImage
+/** make-system-tarball.sh's tree for config(): the contents, then the /run/current-system symlink. */
+function referenceTar(): Promise<string> {
+  const contents = `
+    mkdir -p boot; cp -a "$store${fx.paths.kernel}/bzImage" boot/bzImage
     mkdir -p etc; printf '%s' '24.05-fixture' > etc/nixos-version; chmod 0444 etc/nixos-version
-    cp -a "$motd" etc/motd
-    mkdir -p run; ln -s "$top" run/current-system
-    mkdir -p nix/store
-    for p in $(nix-store --store "$store" -qR "$top"); do cp -a "$store$p" "nix/store/"; done
-    nix path-info --store "$store" --json -r "$top" \\
-      | jq '{closure: sort_by(.path)}' \\
-      | jq -r '.closure | map([.path, .narHash, .narSize, "", (.references | length)] + (.references | sort)) | add | map("\\(.)\\n") | add' \\
-      | head -n -1 \\
-      | while IFS= read -r line; do
-          # path-info --json prints SRI hashes; exportReferencesGraph (closureInfo's input) prints sha256:<nix32>.
-          case "$line" in sha256-*) echo "sha256:$(nix hash to-base32 "$line")" ;; *) printf '%s\\n' "$line" ;; esac
-        done > nix-path-registration
-    chmod 0444 nix-path-registration
-    tar --sort=name --mtime='@1' --owner=0 --group=0 --numeric-owner -c * > "$out"
-  `;
-  const out = join(tmp, 'reference.tar');
-  await nix('bash', ['-c', script, 'ref', fx.storeRoot, dir, fx.paths.toplevel, fx.paths.kernel, join(tmp, 'motd'), out]);
-  return out;
+    cp -a '${join(tmp, 'motd')}' etc/motd
+    mkdir -p run; ln -s "$top" run/current-system`;
+  return referenceSystemTarball(fx.storeRoot, fx.paths.toplevel, join(tmp, 'ref-tree'), join(tmp, 'reference.tar'), contents);
 }
 
 test('the tarball is byte-identical to GNU tar over the tree make-system-tarball.sh builds', async () => {

@@ -25,9 +25,11 @@ export interface IsoJson {
 }
 
 export interface ConfigJson {
-  format: 'tarball' | 'iso' | 'squashfs' | 'netboot';
-  /** A NixOS toplevel: a live ISO ("iso") or netboot files built from it alone. */
+  /** The form edits tarball, iso, squashfs and netboot; the toplevel targets (web/targets.ts) may name others. */
+  format: 'tarball' | 'iso' | 'squashfs' | 'disk' | 'netboot';
   toplevel?: string;
+  preset?: string;
+  diskFormat?: string;
   substituters?: string[];
   trustedPublicKeys?: string[];
   requireSigs?: boolean;

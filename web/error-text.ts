@@ -37,7 +37,10 @@ const ADVICE_BY_NAME: Record<string, string> = {
 
 const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
-export function explain(e: unknown): Explained {
+/** `online`: navigator.onLine, so an unreachable cache is blamed on the right thing. */
+export function explain(e: unknown, online = true): Explained {
   const error = fromErrorData(e);
-  return { title: capitalised(ERROR_HEADLINES[error.code]), detail: error.message, advice: ADVICE_BY_NAME[error.name] ?? ADVICE[error.code] };
+  const advice = ADVICE_BY_NAME[error.name] ?? ADVICE[error.code];
+  const offline = !online && error.code === 'download' ? 'This browser is offline: reconnect, then try again. ' : '';
+  return { title: capitalised(ERROR_HEADLINES[error.code]), detail: error.message, advice: offline + advice };
 }

@@ -17,6 +17,8 @@ import { formatBytes, formatDuration, storeName } from './format.ts';
 import { expectedStages, ProgressView } from './progress-view.ts';
 import { treemapSvg } from './treemap.ts';
 import { isEmptyAsk, TrustRoots, type TrustAsk } from './trust.ts';
+import { SystemPanel, type SystemSource } from './system-panel.ts';
+import type { Choice } from './targets.ts';
 
 type State = 'idle' | 'resolving' | 'building' | 'done' | 'failed' | 'cancelled';
 
@@ -36,6 +38,10 @@ const ui = {
   cacheUsage: $('#cache-usage'),
   clearCache: $<HTMLButtonElement>('#clear-cache'),
   importFile: $<HTMLInputElement>('#import-file'),
+  importJson: $<HTMLButtonElement>('#import-json'),
+  system: $('#system'),
+  customImage: $<HTMLDetailsElement>('#custom-image'),
+  announce: $('#announce'),
   exportJson: $<HTMLButtonElement>('#export-json'),
   copyLink: $<HTMLButtonElement>('#copy-link'),
 };
@@ -50,8 +56,13 @@ startWorker();
 
 let shownPlanKey: string | null = null;
 
+const ANNOUNCED: Partial<Record<State, string>> = { resolving: 'Reading the closure from the cache…', building: 'Building the image…', cancelled: 'Cancelled.' };
+
 function setState(s: State): void {
   document.body.dataset['state'] = s;
+  const said = ANNOUNCED[s];
+  if (said) ui.announce.textContent = said;
+  system.inspectButton.disabled = s === 'resolving' || s === 'building';
   const busy = s === 'resolving' || s === 'building';
   ui.resolve.disabled = busy;
   ui.build.disabled = busy;
@@ -93,6 +104,10 @@ const logins = new CacheLogins(localStorageOrNull());
 const credentials = new CredentialsPanel(logins);
 const form = new ConfigForm(initial.config, () => scheduleConfigChange(), (edit) => trust.handEdit(edit), credentials.el);
 ui.form.append(form.el);
+const system = new SystemPanel((source) => void inspect(source), (config, choice) => choose(config, choice), (edit) => trust.handEdit(edit));
+ui.system.append(system.el);
+// A linked config is a custom image: the form shows it; the system flow leads otherwise.
+ui.customImage.open = initial.linked && initial.config.toplevel === undefined;
 
 /** Loads a config that did not come from the user's hands: its trust settings need consent. */
 function loadFromOutside(config: ConfigJson, from: string): void {
@@ -132,9 +147,16 @@ function showConfigStatus(): void {
   showTrust();
 }
 
+/** The config the "Image ready" card is for: another config makes the card stale, so it goes. */
+let builtKey: string | null = null;
+
 function scheduleConfigChange(): void {
   clearTimeout(configTimer);
   configTimer = setTimeout(() => {
+    if (builtKey !== null && builtKey !== JSON.stringify(currentJson())) {
+      builtKey = null;
+      ui.result.replaceChildren();
+    }
     history.replaceState(null, '', encodeConfigFragment(currentJson()));
     showConfigStatus();
   }, 200);
@@ -149,6 +171,7 @@ window.addEventListener('hashchange', () => {
   }
 });
 
+ui.importJson.addEventListener('click', () => ui.importFile.click());
 ui.importFile.addEventListener('change', async () => {
   const file = ui.importFile.files?.[0];
   ui.importFile.value = '';
@@ -269,8 +292,11 @@ let view: ProgressView | null = null;
 const onProgress = proxy((p: Progress) => view?.update(p));
 
 function showError(e: unknown): void {
-  const x = explain(e);
-  ui.result.replaceChildren(h('div', { class: 'card error', role: 'alert' }, h('h3', {}, x.title), h('p', { class: 'mono detail' }, x.detail), h('p', {}, x.advice)));
+  const x = explain(e, navigator.onLine);
+  const card = h('div', { class: 'card error', role: 'alert', tabindex: -1 }, h('h3', {}, x.title), h('p', { class: 'mono detail' }, x.detail), h('p', {}, x.advice));
+  ui.result.replaceChildren(card);
+  // The button that started the run was disabled under the focus: the focus goes to what happened.
+  if (document.activeElement === document.body || document.activeElement === null) card.focus();
 }
 
 function showCancelled(): void {
@@ -304,6 +330,9 @@ async function showDone(r: BuildResult): Promise<void> {
       h('div', { class: 'actions' }, download, save),
     ),
   );
+  builtKey = JSON.stringify(currentJson());
+  ui.announce.textContent = `Image ready: ${r.fileName}, ${formatBytes(r.bytes)}.`;
+  download.focus();
   downloadBlob(file, r.fileName);
 }
 
@@ -342,6 +371,8 @@ async function run(build: boolean): Promise<void> {
   view = new ProgressView(build ? expectedStages(parseConfig(json).compression) : ['narinfo']);
   ui.progress.replaceChildren(view.el);
   ui.result.replaceChildren();
+  builtKey = null;
+  ui.closure.querySelector('.empty')?.replaceChildren('Resolving the closure…');
   setState('resolving');
   try {
     const plan = await cancellable(() => api.plan(json, base, logins.for(substituterOrigins()), onProgress));
@@ -376,6 +407,48 @@ async function run(build: boolean): Promise<void> {
 }
 
 ui.resolve.addEventListener('click', () => void run(false));
+
+// ---- the toplevel-first flow ----
+
+/** Reads the named system from its cache and offers the images that suit it. */
+async function inspect(source: SystemSource): Promise<void> {
+  if (source.toplevel === '') {
+    showError(Object.assign(new Error('config: Toplevel store path: enter the /nix/store/…-nixos-system-… path of the system'), { name: 'ConfigError', code: 'config' }));
+    document.getElementById('toplevel')?.focus();
+    return;
+  }
+  const json = { format: 'tarball', ...source } as ConfigJson;
+  try {
+    parseConfig(json);
+  } catch (e) {
+    showError(e);
+    return;
+  }
+  if (!trusted(json)) return;
+  system.clear();
+  view = new ProgressView(['narinfo']);
+  ui.progress.replaceChildren(view.el);
+  ui.result.replaceChildren();
+  setState('resolving');
+  try {
+    const report = await cancellable(() => api.inspect(json, pageBase(), logins.for(cacheOrigins(source.substituters, pageBase())), onProgress));
+    view.finish('done');
+    setState('idle');
+    system.show(report, source);
+    ui.announce.textContent = `${report.toplevel.label ?? 'The system'}: ${report.paths.length} store paths. Choose the image to build.`;
+  } catch (e) {
+    view.finish(isCancel(e) ? 'cancelled' : 'failed');
+    setState(isCancel(e) ? 'cancelled' : 'failed');
+    if (isCancel(e)) showCancelled();
+    else showError(e);
+  }
+}
+
+/** A target chosen: the form holds its config (under Custom image) and Build builds it. */
+function choose(config: ConfigJson, choice: Choice): void {
+  form.load(config);
+  ui.build.textContent = `Build ${choice.fileName ?? 'image'}`;
+}
 ui.build.addEventListener('click', () => void run(true));
 
 // ---- NAR cache ----

@@ -40,7 +40,7 @@ export class ProgressView {
     const bar = h('div', { class: 'bar-fill' });
     const amount = h('span', { class: 'amount' }, 'waiting');
     const speed = h('span', { class: 'speed' });
-    const el = h('div', { class: 'stage', 'data-stage': stage, 'data-state': 'waiting' }, h('span', { class: 'stage-name' }, LABEL[stage]), h('div', { class: 'bar' }, bar), amount, speed);
+    const el = h('div', { class: 'stage', 'data-stage': stage, 'data-state': 'waiting' }, h('span', { class: 'stage-name' }, LABEL[stage]), h('div', { class: 'bar', role: 'progressbar', 'aria-label': LABEL[stage], 'aria-valuemin': 0, 'aria-valuemax': 100 }, bar), amount, speed);
     row = { el, bar, amount, speed, samples: [] };
     this.rows.set(stage, row);
     const next = ORDER.slice(ORDER.indexOf(stage) + 1).map((s) => this.rows.get(s)?.el).find((e) => e !== undefined);
@@ -59,6 +59,8 @@ export class ProgressView {
     row.el.dataset['state'] = fraction === 1 ? 'done' : 'running';
     row.bar.style.width = fraction === null ? '100%' : `${(fraction * 100).toFixed(1)}%`;
     row.bar.classList.toggle('indeterminate', fraction === null);
+    if (fraction === null) row.bar.parentElement!.removeAttribute('aria-valuenow');
+    else row.bar.parentElement!.setAttribute('aria-valuenow', (fraction * 100).toFixed(0));
     row.amount.textContent = p.total > 0 ? `${unit(p.done)} / ${unit(p.total)}${p.stage === 'narinfo' ? ' paths' : ''}` : unit(p.done);
     const first = row.samples[0]!;
     const secs = (now - first.t) / 1000;

@@ -10,6 +10,7 @@ import { opfsDir, removeIfExists } from './opfs.ts';
 import type { OpfsNarCache } from './opfs-nar-cache.ts';
 import { opfsRandomAccess } from './opfs-random-access.ts';
 import { createOpfsSink } from './opfs-sink.ts';
+import { browserSqlite } from './sqlite-wasm.ts';
 
 export interface BrowserPlatformOptions {
   fetch: Fetch;
@@ -30,6 +31,7 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
   return platformWith({
     fetch: opts.fetch,
     narCache: opts.narCache,
+    sqlite: browserSqlite,
     codecPool() {
       pool ??= poolOfWorkers(
         Array.from({ length: Math.max(1, opts.threads || navigator.hardwareConcurrency || 2) }, () => {

@@ -3,6 +3,8 @@
 import { expose } from 'comlink';
 import { buildImage, planBuild, type BuildPlan } from '../core/pipeline/build-image.ts';
 import { parseConfig, type BuildConfig } from '../core/pipeline/config.ts';
+import { inspectToplevel, type ToplevelReport } from '../core/pipeline/toplevel-inspect.ts';
+import type { Toplevel } from '../core/nixos/toplevel.ts';
 import type { Progress, ProgressListener, Stage } from '../core/pipeline/progress.ts';
 import type { Fetch, HttpError } from '../core/cache/http.ts';
 import { UnavailablePathsError } from '../core/cache/resolve.ts';
@@ -45,6 +47,12 @@ export interface BuildResult {
   unsigned: number;
 }
 
+/** A toplevel as the page shows it before an image is chosen. */
+export interface ToplevelView extends Pick<ToplevelReport, 'liveLabel' | 'suits'> {
+  toplevel: Toplevel;
+  paths: ClosurePath[];
+}
+
 export interface CacheUsage {
   entries: number;
   bytes: number;
@@ -72,9 +80,7 @@ let lastPlan: { key: string; plan: BuildPlan } | undefined;
 
 /** The config as the CLI would read it, with relative substituters resolved against the page. */
 function configOf(json: unknown, baseUrl: string): BuildConfig {
-  const config = parseConfig(json);
-  config.substituters = config.substituters.map((s) => new URL(s, baseUrl).href);
-  return config;
+  return parseConfig(json, { resolveSubstituter: (s) => new URL(s, baseUrl).href });
 }
 
 /**
@@ -159,6 +165,32 @@ export const buildWorkerApi = {
         })),
       );
       return { fileName: config.fileName, paths };
+    } finally {
+      running = undefined;
+    }
+  },
+
+  /** Reads the config's toplevel from its caches: the closure's narinfos and the toplevel's own NAR. */
+  async inspect(json: unknown, baseUrl: string, logins: OriginLogin[], onProgress?: ProgressListener): Promise<ToplevelView> {
+    const controller = start();
+    try {
+      const config = configOf(json, baseUrl);
+      const caches = await cacheAccess(logins);
+      const platform = await createBrowserPlatform({ fetch: caches.fetch, narCache: await narCache, files: new Map(), threads: 1 });
+      try {
+        const progress = onProgress && throttled(onProgress);
+        const report = await inspectToplevel(config, platform, { signal: controller.signal, onProgress: progress?.listener }).catch((e: unknown) => {
+          throw e instanceof UnavailablePathsError ? (caches.refusal() ?? e) : e;
+        });
+        progress?.flush();
+        const cache = await narCache;
+        const paths = await Promise.all(
+          report.closure.map(async ({ info }) => ({ path: info.storePath, narSize: info.narSize, fileSize: info.fileSize ?? 0, cached: await cache.has(narCacheKey(info.narHash)), inSquashfs: false })),
+        );
+        return { toplevel: report.toplevel, liveLabel: report.liveLabel, suits: report.suits, paths };
+      } finally {
+        await platform.dispose();
+      }
     } finally {
       running = undefined;
     }

@@ -26,15 +26,23 @@ export interface ResolveOptions {
 
 export class UnavailablePathsError extends NixImagerError {
   override name = 'UnavailablePathsError';
-  readonly code = 'missing-path';
-  constructor(readonly failures: { path: string; reasons: string[] }[]) {
+  /** 'signature' when every cache had the paths but no trusted key signed them. */
+  readonly code: 'missing-path' | 'signature';
+  constructor(
+    readonly failures: { path: string; reasons: string[] }[],
+    untrusted = false,
+  ) {
     super(
       `${failures.length} store path${failures.length === 1 ? '' : 's'} could not be substituted: ` +
         summarise(failures.map((f) => `${f.path} (${f.reasons.join('; ')})`)),
       { subject: failures[0]?.path },
     );
+    this.code = untrusted ? 'signature' : 'missing-path';
   }
 }
+
+/** Why one cache could not supply one path. */
+type Refusal = 'unreachable' | 'absent' | 'untrusted';
 
 /**
  * Finds a trusted narinfo for every root (and, with `closure`, everything it references),
@@ -45,6 +53,8 @@ export class UnavailablePathsError extends NixImagerError {
 export async function resolvePaths(roots: string[], caches: BinaryCache[], opts: ResolveOptions): Promise<Map<string, ResolvedPath>> {
   const resolved = new Map<string, ResolvedPath>();
   const failures: { path: string; reasons: string[] }[] = [];
+  const refusals = new Set<Refusal>();
+  let unreachable: unknown;
   const seen = new Set<string>();
   const queue: string[] = [];
   const enqueue = (p: string) => {
@@ -64,16 +74,20 @@ export async function resolvePaths(roots: string[], caches: BinaryCache[], opts:
       } catch (e) {
         if (isAbort(e) || opts.signal?.aborted) throw e;
         reasons.push(`${cache.url}: ${e instanceof Error ? e.message : String(e)}`);
+        refusals.add('unreachable');
+        unreachable ??= e;
         continue;
       }
       if (info === null) {
         reasons.push(`not in ${cache.url}`);
+        refusals.add('absent');
         continue;
       }
       // Checked without requireSigs too, so the user learns which key (if any) they relied on.
       const check = verifyNarInfo(info, opts.trustedKeys, opts.verify);
       if (opts.requireSigs && !check.ok) {
         reasons.push(`${cache.url}: ${check.reason}`);
+        refusals.add('untrusted');
         continue;
       }
       resolved.set(path, { info, cache, signedBy: check.ok ? check.keyName : undefined });
@@ -104,6 +118,10 @@ export async function resolvePaths(roots: string[], caches: BinaryCache[], opts:
     await Promise.allSettled(running);
     throw error;
   }
-  if (failures.length > 0) throw new UnavailablePathsError(failures.sort((a, b) => (a.path < b.path ? -1 : 1)));
+  if (failures.length > 0) {
+    // One kind of refusal everywhere is that kind of failure: no cache answered, or none was trusted.
+    if (refusals.size === 1 && refusals.has('unreachable')) throw unreachable;
+    throw new UnavailablePathsError(failures.sort((a, b) => (a.path < b.path ? -1 : 1)), refusals.size === 1 && refusals.has('untrusted'));
+  }
   return resolved;
 }

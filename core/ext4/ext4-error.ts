@@ -1,3 +1,6 @@
-export class Ext4Error extends Error {
+import { NixImagerError } from '../errors.ts';
+
+export class Ext4Error extends NixImagerError {
   override name = 'Ext4Error';
+  readonly code = 'image';
 }

@@ -5,17 +5,19 @@ import type { ByteRange, SparseChunk, SparseSource } from '../io/sparse.ts';
 import { crc32cUpdate } from '../primitives/crc32c.ts';
 import { ByteCursor } from './byte-cursor.ts';
 import { hashSeedWords } from './dir-hash.ts';
-import { directoryBlocks } from './directory.ts';
+import { directoryBlocks, planDirectory } from './directory.ts';
 import { Ext4Error } from './ext4-error.ts';
 import { EXTENT_TAIL, extentTree } from './extents.ts';
 import {
   BLOCK, FAST_SYMLINK_MAX, GROUPS_PER_FLEX, INODE_SIZE, INODES_PER_BLOCK, InodeFlags, Ino, Mode,
 } from './format.ts';
-import { flexMetadata, geometry, groupStart, hasSuperCopy, type Geometry } from './geometry.ts';
+import { flexMetadata, geometry, groupStart, hasSuperCopy, metadataRanges, type Geometry } from './geometry.ts';
 import { blockBitmap, groupDescriptors, inodeBitmap, usage, usedInodes, type Usage } from './groups.ts';
 import { inodeSeed, writeInode, type InodeFields } from './inodes.ts';
 import { defaultJournalBlocks, journalSuperblock } from './journal.ts';
-import { dirEntryOf, inodesNeeded, isSparseData, layOut, pathOf, type Layout, type Placed } from './layout.ts';
+import {
+  dirEntryOf, inodesNeeded, isSparseData, layOut, LOST_FOUND_BLOCKS, pathOf, type DirShapes, type Layout, type Placed,
+} from './layout.ts';
 import { SUPER_SIZE, superblock, type SuperFields } from './superblock.ts';
 
 export { Ext4Error } from './ext4-error.ts';
@@ -34,7 +36,10 @@ export interface Ext4Options {
   size: number | 'auto';
   /** With `size: 'auto'`, free bytes to leave beyond the contents; default 0. */
   headroom?: number;
-  /** Bytes per inode, as mke2fs -i; default 16384 (mke2fs.conf). With `size: 'auto'` never fewer inodes than the tree needs. */
+  /**
+   * Bytes per inode, as mke2fs -i; by default what mke2fs.conf gives the size: 4096 under 512 MiB,
+   * 16384 to 4 TiB, then 32768 and 65536. With `size: 'auto'` never fewer inodes than the tree needs.
+   */
   inodeRatio?: number;
   /** An exact inode count instead (mke2fs -N). */
   inodes?: number;
@@ -67,42 +72,77 @@ function labelBytes(label: string): Uint8Array {
   return out;
 }
 
+/** mke2fs's inode ratio for the size type it picks: "small" under 512 MiB, "default", "big" from 4 TiB, "huge" from 16 TiB. */
+function defaultInodeRatio(bytes: number): number {
+  if (bytes < 512 * 2 ** 20) return 4096;
+  if (bytes < 4 * 2 ** 40) return 16384;
+  return bytes < 16 * 2 ** 40 ? 32768 : 65536;
+}
+
 function inodeCount(blocks: number, needed: number, opts: Ext4Options, auto: boolean): number {
   if (opts.inodes !== undefined) return opts.inodes;
-  const byRatio = Math.floor((blocks * BLOCK) / (opts.inodeRatio ?? 16384));
+  const byRatio = Math.floor((blocks * BLOCK) / (opts.inodeRatio ?? defaultInodeRatio(blocks * BLOCK)));
   return auto ? Math.max(byRatio, needed) : byRatio;
 }
 
-/** Lays the tree out on `blocks` blocks; a string says why it cannot be. */
-function tryPlan(root: ImageDir, blocks: number, opts: Ext4Options, seedWords: number[], auto: boolean): Plan | string {
-  const needed = inodesNeeded(root);
-  const inodes = inodeCount(blocks, needed, opts, auto);
-  if (inodes < needed) return `the tree needs ${needed} inodes, the file system has ${inodes}`;
-  const geo = geometry(blocks, inodes);
-  if (typeof geo === 'string') return geo;
+/** What a layout needs besides the tree and the size. */
+interface Inputs {
+  root: ImageDir;
+  opts: Ext4Options;
+  seedWords: number[];
+  shapes: DirShapes;
+  needed: number;
+}
+
+/** Why a size does not do, and (when the blocks ran out) how far the contents reached. */
+interface Misfit {
+  problem: string;
+  reached?: number;
+}
+
+/**
+ * Lays the tree out on `blocks` blocks leaving `room` of them free; when auto-sized, with
+ * `spareInodes` beyond what the tree needs.
+ */
+function tryPlan(inp: Inputs, blocks: number, room: number, spareInodes: number | undefined): Plan | Misfit {
+  const inodesFor = (b: number) => inodeCount(b, inp.needed + (spareInodes ?? 0), inp.opts, spareInodes !== undefined);
+  const geo = geometry(blocks, inodesFor);
+  if (typeof geo === 'string') return { problem: geo };
+  if (inodesFor(geo.blocks) < inp.needed) return { problem: `the tree needs ${inp.needed} inodes, the file system has ${inodesFor(geo.blocks)}` };
   const journalBlocks = defaultJournalBlocks(geo.blocks);
-  const layout = layOut(root, geo, journalBlocks, seedWords);
-  if (layout.end > geo.blocks) return `the contents need ${layout.end - geo.blocks} more blocks`;
+  const layout = layOut(inp.root, geo, journalBlocks, inp.seedWords, inp.shapes);
+  if (layout.end + room > geo.blocks) return { problem: `the contents need ${layout.end + room - geo.blocks} more blocks`, reached: layout.end + room };
   return { geo, journalBlocks, layout };
 }
 
-/** The smallest plan that holds the tree with `headroom` bytes free, in whole MiB. */
-function smallestPlan(root: ImageDir, opts: Ext4Options, seedWords: number[], headroom: number): Plan {
+const isPlan = (p: Plan | Misfit): p is Plan => 'layout' in p;
+
+/** The smallest plan, in whole MiB, that holds the tree with `headroom` bytes (and their share of inodes) free. */
+function smallestPlan(inp: Inputs, headroom: number): Plan {
   const room = Math.ceil(headroom / BLOCK);
+  const spareInodes = Math.ceil(headroom / (inp.opts.inodeRatio ?? 16384));
   let blocks = MIN_BLOCKS;
   for (let attempt = 0; attempt < 64; attempt++) {
-    blocks = Math.ceil(blocks / MIB_BLOCKS) * MIB_BLOCKS;
-    const plan = tryPlan(root, blocks + room, opts, seedWords, true);
-    if (typeof plan !== 'string') return plan;
-    // Grow by what the failed layout measured, or by a group when the inodes were the problem.
-    const geo = geometry(blocks + room, inodeCount(blocks + room, inodesNeeded(root), opts, true));
-    if (typeof geo === 'string') blocks += 32768;
-    else {
-      const layout = layOut(root, geo, defaultJournalBlocks(geo.blocks), seedWords);
-      blocks = Math.max(blocks + MIB_BLOCKS, layout.end);
-    }
+    const plan = tryPlan(inp, Math.ceil(blocks / MIB_BLOCKS) * MIB_BLOCKS, room, spareInodes);
+    if (isPlan(plan)) return plan;
+    // Grow to where the contents reached (the metadata of that size may push them further: then
+    // again), approaching the least size from below; by a group when inodes were the problem.
+    blocks = plan.reached === undefined ? blocks + 32768 : Math.max(blocks + MIB_BLOCKS, plan.reached);
   }
   throw new Ext4Error('no file system size was found for the tree');
+}
+
+/** Inode times hold a signed 32-bit count and two epoch bits: up to 2446. */
+const MAX_TIME = 3 * 2 ** 32 + 2 ** 31 - 1;
+
+function validateOptions(opts: Ext4Options, needed: number): void {
+  const whole = (v: number | undefined, min: number, max: number) => v === undefined || (Number.isInteger(v) && v >= min && v <= max);
+  if (!whole(opts.time, 0, MAX_TIME)) throw new Ext4Error(`time ${opts.time} is not whole seconds from 1970 to 2446`);
+  if (opts.size !== 'auto' && !whole(opts.size, 0, 2 ** 53)) throw new Ext4Error(`size ${opts.size} is not a byte count or "auto"`);
+  if (!whole(opts.headroom, 0, 2 ** 53)) throw new Ext4Error(`headroom ${opts.headroom} is not a byte count`);
+  if (!whole(opts.inodeRatio, 1024, 64 * 2 ** 20)) throw new Ext4Error(`inodeRatio ${opts.inodeRatio} is not bytes per inode from 1024 to 64 MiB`);
+  if (!whole(opts.reservedPercent, 0, 50)) throw new Ext4Error(`reservedPercent ${opts.reservedPercent} is not a whole percentage up to 50`);
+  if (!whole(opts.inodes, needed, 2 ** 32 - 1)) throw new Ext4Error(`inodes ${opts.inodes}: the tree needs at least ${needed} (lost+found and the reserved ones included)`);
 }
 
 /**
@@ -115,25 +155,26 @@ export function ext4Image(root: ImageDir, opts: Ext4Options): SparseSource {
   const uuid = parseUuid(opts.uuid, 'uuid');
   const hashSeed = parseUuid(opts.hashSeed, 'hashSeed');
   const label = labelBytes(opts.label ?? '');
-  if (!Number.isInteger(opts.time) || opts.time < 0 || opts.time >= 2 ** 34) throw new Ext4Error(`time ${opts.time} is not whole seconds from 1970 to 2446`);
+  validateOptions(opts, inodesNeeded(root));
   const seedWords = hashSeedWords(hashSeed);
+  const inp: Inputs = { root, opts, seedWords, shapes: new WeakMap(), needed: inodesNeeded(root) };
   let plan: Plan;
   let size: number;
   if (opts.size === 'auto') {
-    plan = smallestPlan(root, opts, seedWords, opts.headroom ?? 0);
+    plan = smallestPlan(inp, opts.headroom ?? 0);
     size = plan.geo.blocks * BLOCK;
   } else {
     size = opts.size;
     const blocks = Math.floor(size / BLOCK);
-    const tried = blocks < MIN_BLOCKS ? `it is under the ${MIN_BLOCKS * BLOCK}-byte minimum` : tryPlan(root, blocks, opts, seedWords, false);
-    if (typeof tried === 'string') {
-      const least = smallestPlan(root, opts, seedWords, 0).geo.blocks * BLOCK;
-      throw new Ext4Error(`a ${size}-byte ext4 file system cannot hold this tree (${tried}): at least ${least} bytes are needed`);
+    const tried = blocks < MIN_BLOCKS ? { problem: `it is under the ${MIN_BLOCKS * BLOCK}-byte minimum` } : tryPlan(inp, blocks, 0, undefined);
+    if (!isPlan(tried)) {
+      const least = smallestPlan(inp, 0).geo.blocks * BLOCK;
+      throw new Ext4Error(`a ${size}-byte ext4 file system cannot hold this tree (${tried.problem}): at least ${least} bytes are needed`);
     }
     plan = tried;
   }
   return new Ext4Image(plan, size, {
-    uuid, hashSeed, label, time: opts.time,
+    uuid, hashSeed, seedWords, label, time: opts.time,
     reservedBlocks: Math.floor((plan.geo.blocks * (opts.reservedPercent ?? 5)) / 100),
   });
 }
@@ -141,6 +182,7 @@ export function ext4Image(root: ImageDir, opts: Ext4Options): SparseSource {
 interface Identity {
   uuid: Uint8Array;
   hashSeed: Uint8Array;
+  seedWords: number[];
   label: Uint8Array;
   time: number;
   reservedBlocks: number;
@@ -182,6 +224,7 @@ class Ext4Image implements SparseSource {
       geo: plan.geo, freeBlocks: totals.freeBlocks, freeInodes: totals.freeInodes,
       reservedBlocks: id.reservedBlocks, uuid: id.uuid, hashSeed: id.hashSeed, label: id.label, time: id.time,
       journalBackup: backup,
+      overhead: metadataRanges(plan.geo).reduce((n, [a, b]) => n + b - a, 0) + plan.journalBlocks,
     };
   }
 
@@ -221,16 +264,23 @@ class Ext4Image implements SparseSource {
 
   allocated(): readonly ByteRange[] {
     if (this.ranges) return this.ranges;
-    const spans: Span[] = [...this.fixedSpans()];
-    for (const p of this.plan.layout.placed) spans.push(...this.recordSpans(p));
-    spans.sort((a, b) => a.at - b.at);
     const ranges: { offset: number; length: number }[] = [];
-    for (const s of spans) {
-      if (s.zero) continue;
+    const add = (s: Span) => {
+      if (s.zero) return;
       const last = ranges[ranges.length - 1];
       if (last && last.offset + last.length === s.at * BLOCK) last.length += s.blocks * BLOCK;
       else ranges.push({ offset: s.at * BLOCK, length: s.blocks * BLOCK });
+    };
+    // Both span streams are in block order and never overlap: merge them.
+    const fixed = this.fixedSpans();
+    let f = fixed.next();
+    for (const p of this.plan.layout.placed) {
+      for (const s of this.recordSpans(p)) {
+        for (; !f.done && f.value.at < s.at; f = fixed.next()) add(f.value);
+        add(s);
+      }
     }
+    for (; !f.done; f = fixed.next()) add(f.value);
     this.ranges = ranges;
     return ranges;
   }
@@ -313,8 +363,8 @@ class Ext4Image implements SparseSource {
         const subdirs = p.children.filter((c) => c.kind === 'dir').length;
         const perm = node?.kind === 'dir' ? node.mode : 0o700;
         return {
-          mode: Mode.dir | (perm & 0o7777), size: p.plan!.blocks * BLOCK, links: subdirs + 2 > 65000 ? 1 : subdirs + 2, sectors,
-          flags: InodeFlags.extents | (p.plan!.indexed ? InodeFlags.index : 0), block: tree(),
+          mode: Mode.dir | (perm & 0o7777), size: p.extents.reduce((n, e) => n + e.length, 0) * BLOCK, links: subdirs + 2 > 65000 ? 1 : subdirs + 2, sectors,
+          flags: InodeFlags.extents | (p.indexed ? InodeFlags.index : 0), block: tree(),
         };
       }
       case 'file': {
@@ -343,7 +393,11 @@ class Ext4Image implements SparseSource {
     let logicalBlocks: Uint8Array[] = [];
     let cursor: ByteCursor | undefined;
     const node = p.node;
-    if (p.kind === 'dir') logicalBlocks = directoryBlocks(p.plan!, p.children.map(dirEntryOf), p.ino, (p.parent ?? p).ino, seed);
+    if (p.kind === 'dir') {
+      const entries = p.children.map(dirEntryOf);
+      const plan = planDirectory(entries, this.id.seedWords, p.ino === Ino.lostFound ? LOST_FOUND_BLOCKS - 1 : 0);
+      logicalBlocks = directoryBlocks(plan, entries, p.ino, (p.parent ?? p).ino, seed);
+    }
     else if (p.kind === 'journal') logicalBlocks = [journalSuperblock(p.extents.reduce((n, e) => n + e.length, 0), this.id.uuid)];
     else if (node?.kind === 'symlink') {
       const block = new Uint8Array(BLOCK);

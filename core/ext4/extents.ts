@@ -40,7 +40,8 @@ export function mapExtents(logical: readonly Run[], physical: readonly Run[]): E
       }
     }
   }
-  return out;
+  // Exactly sized: a pushed-to array keeps room for more, and there is one list per file.
+  return out.slice();
 }
 
 /** Blocks an extent tree over `extents` entries needs outside the inode. */
@@ -82,9 +83,19 @@ export interface ExtentTree {
   blocks: Uint8Array[];
 }
 
-interface Node {
+/** An index entry: the subtree from `logical` on is in block `block`. */
+interface Index {
   logical: number;
-  write: (view: DataView, at: number) => void;
+  block: number;
+}
+
+/** Writes `count` entries from `from` of a level (extents at the bottom, index entries above) at `at`. */
+function writeEntries(view: DataView, at: number, level: readonly Extent[] | readonly Index[], from: number, count: number, leaves: boolean): void {
+  for (let j = 0; j < count; j++) {
+    const n = level[from + j]!;
+    if (leaves) leafEntry(view, at + j * ENTRY, n as Extent);
+    else indexEntry(view, at + j * ENTRY, n.logical, (n as Index).block);
+  }
 }
 
 /**
@@ -92,21 +103,20 @@ interface Node {
  * full leaves first, then each index level, the root in the inode.
  */
 export function extentTree(extents: readonly Extent[], blocks: readonly number[]): ExtentTree {
-  let level: Node[] = extents.map((e) => ({ logical: e.logical, write: (v, at) => leafEntry(v, at, e) }));
+  let level: readonly Extent[] | readonly Index[] = extents;
   const out: Uint8Array[] = [];
   let depth = 0;
   let next = 0;
   while (level.length > IN_INODE) {
-    const up: Node[] = [];
+    const up: Index[] = [];
     for (let i = 0; i < level.length; i += PER_BLOCK) {
-      const part = level.slice(i, i + PER_BLOCK);
+      const count = Math.min(PER_BLOCK, level.length - i);
       const bytes = new Uint8Array(BLOCK);
       const view = new DataView(bytes.buffer);
-      header(view, 0, part.length, PER_BLOCK, depth);
-      part.forEach((n, j) => n.write(view, HEADER + j * ENTRY));
+      header(view, 0, count, PER_BLOCK, depth);
+      writeEntries(view, HEADER, level, i, count, depth === 0);
       out.push(bytes);
-      const block = blocks[next++]!;
-      up.push({ logical: part[0]!.logical, write: (v, at) => indexEntry(v, at, part[0]!.logical, block) });
+      up.push({ logical: level[i]!.logical, block: blocks[next++]! });
     }
     level = up;
     depth++;
@@ -114,7 +124,7 @@ export function extentTree(extents: readonly Extent[], blocks: readonly number[]
   const root = new Uint8Array(60);
   const view = new DataView(root.buffer);
   header(view, 0, level.length, IN_INODE, depth);
-  level.forEach((n, j) => n.write(view, HEADER + j * ENTRY));
+  writeEntries(view, HEADER, level, 0, level.length, depth === 0);
   return { root, blocks: out };
 }
 

@@ -65,12 +65,13 @@ export function groupTables(geo: Geometry, group: number): { blockBitmap: number
 }
 
 /**
- * The geometry for `blocks` blocks and at least `inodes` inodes, or why there is none: inodes
+ * The geometry for `blocks` blocks and at least `inodesFor(blocks)` inodes, or why there is none: inodes
  * per group are rounded up to whole inode-table blocks, and a last group too small for its own
  * metadata is dropped as mke2fs drops it.
  */
-export function geometry(blocks: number, inodes: number): Geometry | string {
+export function geometry(blocks: number, inodesFor: (blocks: number) => number): Geometry | string {
   for (;;) {
+    const inodes = inodesFor(blocks);
     const groups = Math.ceil(blocks / BLOCKS_PER_GROUP);
     const perGroup = Math.ceil(Math.ceil(inodes / groups) / INODES_PER_BLOCK) * INODES_PER_BLOCK;
     if (perGroup > MAX_INODES_PER_GROUP) return `${inodes} inodes need more than ${groups} block groups`;

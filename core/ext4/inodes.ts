@@ -13,11 +13,12 @@ export interface InodeFields {
   block: Uint8Array;
 }
 
-const le32 = (v: number): Uint8Array => new Uint8Array(new Uint32Array([v]).buffer);
+const word = new Uint8Array(8);
 
 /** The checksum state every per-inode metadata checksum starts from: the fs seed, inode number, generation (0). */
 export function inodeSeed(fsSeed: number, ino: number): number {
-  return crc32cUpdate(crc32cUpdate(fsSeed, le32(ino)), le32(0));
+  new DataView(word.buffer).setUint32(0, ino, true);
+  return crc32cUpdate(fsSeed, word);
 }
 
 /** Splits seconds since 1970 into ext4's signed 32-bit field and the epoch bits of the _extra field. */

@@ -1,12 +1,7 @@
-import { crc32cUpdate } from '../primitives/crc32c.ts';
 import { BLOCK } from './format.ts';
 
 const JBD2_MAGIC = 0xc03b3998;
 const SUPERBLOCK_V2 = 4;
-const INCOMPAT_64BIT = 0x2;
-const INCOMPAT_CSUM_V3 = 0x10;
-const CHECKSUM_CRC32C = 4;
-const SUPER_BYTES = 1024;
 
 /**
  * Journal size in blocks for a file system of `blocks` 4 KiB blocks, as mke2fs picks it
@@ -24,7 +19,10 @@ export function defaultJournalBlocks(blocks: number): number {
   return 262144;
 }
 
-/** The first block of an empty, clean jbd2 journal (big-endian, crc32c v3 checksums, 64-bit block numbers). */
+/**
+ * The first block of an empty, clean jbd2 journal (big-endian) as mke2fs 1.47 writes it: no
+ * journal features (the kernel turns on 64-bit tags and checksums when it first writes).
+ */
 export function journalSuperblock(blocks: number, uuid: Uint8Array): Uint8Array {
   const b = new Uint8Array(BLOCK);
   const v = new DataView(b.buffer);
@@ -34,10 +32,7 @@ export function journalSuperblock(blocks: number, uuid: Uint8Array): Uint8Array 
   v.setUint32(0x10, blocks);
   v.setUint32(0x14, 1); // first log block
   v.setUint32(0x18, 1); // first expected commit id
-  v.setUint32(0x28, INCOMPAT_64BIT | INCOMPAT_CSUM_V3);
   b.set(uuid, 0x30);
   v.setUint32(0x40, 1); // one user: this file system
-  b[0x50] = CHECKSUM_CRC32C;
-  v.setUint32(0xfc, crc32cUpdate(0xffffffff, b.subarray(0, SUPER_BYTES)));
   return b;
 }

@@ -3,7 +3,7 @@ import { binaryToBytes, binaryToText, type BinaryString } from '../io/binary-str
 import type { DataSource } from '../io/data-source.ts';
 import type { ByteRange, SparseSource } from '../io/sparse.ts';
 import { BlockAllocator } from './allocator.ts';
-import { planDirectory, type DirEntry, type DirectoryPlan } from './directory.ts';
+import { planDirectory, type DirEntry } from './directory.ts';
 import { Ext4Error } from './ext4-error.ts';
 import { mapExtents, treeBlockCount, type Extent, type Run } from './extents.ts';
 import { BLOCK, FAST_SYMLINK_MAX, FileType, Ino, MAX_NAME, MAX_SYMLINK } from './format.ts';
@@ -25,10 +25,16 @@ export interface Placed {
   extents: Extent[];
   /** Extent tree blocks outside the inode (after the data). */
   tree: number[];
-  /** Directories: children in entry order, and the plan of their blocks. */
+  /** Directories: children in entry order. */
   children: Placed[];
-  plan: DirectoryPlan | undefined;
+  /** Directories: whether they are an htree. */
+  indexed: boolean;
 }
+
+/** How many blocks a directory takes and whether it is indexed: what layout needs of its plan, kept across attempts. */
+export type DirShapes = WeakMap<ImageDir, { indexed: boolean; blocks: number }>;
+
+const NONE: never[] = [];
 
 export interface Layout {
   /** Indexed by inode number; holes for unused reserved inodes. */
@@ -98,7 +104,7 @@ function checkNode(p: Placed, node: ImageNode): void {
  * depth first with each directory's entries in byte order (each directory's blocks before its
  * children, each file's data before its extent tree blocks).
  */
-export function layOut(root: ImageDir, geo: Geometry, journalBlocks: number, seedWords: number[]): Layout {
+export function layOut(root: ImageDir, geo: Geometry, journalBlocks: number, seedWords: number[], shapes: DirShapes): Layout {
   const alloc = new BlockAllocator(metadataRanges(geo));
   const byIno: (Placed | undefined)[] = [];
   const placed: Placed[] = [];
@@ -108,15 +114,23 @@ export function layOut(root: ImageDir, geo: Geometry, journalBlocks: number, see
     return p;
   };
   const make = (ino: number, name: BinaryString, parent: Placed | undefined, node: ImageNode | undefined, kind: Placed['kind']): Placed =>
-    ({ ino, name, parent, node, kind, extents: [], tree: [], children: [], plan: undefined });
+    ({ ino, name, parent, node, kind, extents: NONE, tree: NONE, children: NONE, indexed: false });
   const placeBlocks = (p: Placed, logical: Run[], total: number) => {
     p.extents = mapExtents(logical, alloc.take(total));
-    p.tree = alloc.takeBlocks(treeBlockCount(p.extents.length));
+    const tree = treeBlockCount(p.extents.length);
+    if (tree > 0) p.tree = alloc.takeBlocks(tree);
   };
-  const placeDir = (p: Placed, children: Placed[], extra = 0) => {
+  const placeDir = (p: Placed, children: Placed[]) => {
     p.children = children;
-    p.plan = planDirectory(children.map(dirEntryOf), seedWords, extra);
-    placeBlocks(p, [{ start: 0, length: p.plan.blocks }], p.plan.blocks);
+    const dir = p.node as ImageDir | undefined;
+    let shape = dir && shapes.get(dir);
+    if (shape === undefined) {
+      const plan = planDirectory(children.map(dirEntryOf), seedWords, dir ? 0 : LOST_FOUND_BLOCKS - 1);
+      shape = { indexed: plan.indexed, blocks: plan.blocks };
+      if (dir) shapes.set(dir, shape);
+    }
+    p.indexed = shape.indexed;
+    placeBlocks(p, [{ start: 0, length: shape.blocks }], shape.blocks);
   };
 
   if (journalBlocks > 0) placeBlocks(add(make(Ino.journal, '', undefined, undefined, 'journal')), [{ start: 0, length: journalBlocks }], journalBlocks);
@@ -145,7 +159,7 @@ export function layOut(root: ImageDir, geo: Geometry, journalBlocks: number, see
   };
 
   placeDir(rootPlaced, [lostFound, ...childrenOf(root, rootPlaced)]);
-  placeDir(add(lostFound), [], LOST_FOUND_BLOCKS - 1);
+  placeDir(add(lostFound), []);
   for (const c of rootPlaced.children.slice(1)) visit(add(c));
   return { byIno, placed, end: alloc.next, lastIno: nextIno - 1 };
 }

@@ -16,6 +16,8 @@ export interface SuperFields {
   time: number;
   /** The journal inode's i_block, i_size_high and i_size, backed up in the superblock. */
   journalBackup: Uint8Array;
+  /** Blocks that are not for data (fixed metadata and the journal), for statfs. */
+  overhead: number;
 }
 
 export const SUPER_SIZE = 1024;
@@ -71,6 +73,9 @@ export function superblock(s: SuperFields, group: number): Uint8Array {
   u32(0x160, FLAGS_SIGNED_HASH);
   b[0x174] = LOG_GROUPS_PER_FLEX;
   b[0x175] = 1; // checksum type: crc32c
+  u32(0x248, s.overhead);
+  // The high bytes of the write, mkfs and check times (s_wtime_hi, s_mkfs_time_hi, s_lastcheck_hi).
+  for (const o of [0x274, 0x276, 0x277]) b[o] = hi(s.time);
   u32(0x3fc, crc32cUpdate(0xffffffff, b.subarray(0, 0x3fc)));
   return b;
 }

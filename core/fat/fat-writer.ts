@@ -1,8 +1,9 @@
 // A FAT12/16/32 volume from an image tree, laid out first and then streamed in order as a
 // SparseSource: boot sector (with FSInfo and backup copies on FAT32), the FATs, the FAT12/16 root
 // directory, then every directory and file in cluster order; the free clusters are zero runs.
-import type { ImageDir } from '../image/tree.ts';
-import { binaryToText } from '../io/binary-string.ts';
+import { addPath, ImageTreeError, newDir, type ImageDir } from '../image/tree.ts';
+import { binaryToText, textToBinary } from '../io/binary-string.ts';
+import type { DataSource } from '../io/data-source.ts';
 import { Batcher } from '../io/batcher.ts';
 import { readAhead } from '../io/read-ahead.ts';
 import { denseChunks, type ByteRange, type SparseChunk, type SparseSource } from '../io/sparse.ts';
@@ -44,8 +45,30 @@ interface Volume {
 
 const NO_NAME = new TextEncoder().encode('NO NAME    ');
 
+/** A file of a volume given as a list: its path on the volume ("EFI/BOOT/BOOTX64.EFI", UTF-8 text) and its bytes. */
+export interface FatFile {
+  path: string;
+  data: DataSource;
+}
+
+/** The volume's contents: an image tree, or a list of files (their parent directories are made). */
+export type FatContents = ImageDir | readonly FatFile[];
+
+function treeOf(contents: FatContents): ImageDir {
+  if (!Array.isArray(contents)) return contents as ImageDir;
+  const root = newDir();
+  try {
+    for (const f of contents as readonly FatFile[]) addPath(root, textToBinary(f.path), { kind: 'file', mode: 0o444, data: f.data });
+  } catch (e) {
+    throw e instanceof ImageTreeError ? new FatError(e.message) : e;
+  }
+  return root;
+}
+
 /** Lays the tree out on a volume of the given (or automatic) size; refuses, naming the path, what FAT cannot hold or what does not fit. */
-function layOut(root: ImageDir, opts: FatOptions): Volume {
+function layOut(contents: FatContents, opts: FatOptions): Volume {
+  if (!Number.isFinite(opts.mtime)) throw new FatError(`mtime ${opts.mtime} is not a number of seconds`);
+  const root = treeOf(contents);
   const label = opts.label === undefined ? undefined : labelBytes(opts.label);
   const plan = planTree(root, label !== undefined);
   const hiddenSectors = opts.hiddenSectors ?? 0;
@@ -53,14 +76,12 @@ function layOut(root: ImageDir, opts: FatOptions): Volume {
   const geometryFor = (size: number) => chooseGeometry(size, { fatType: opts.fatType, rootEntries: plan.entryCount });
   const size = opts.size ?? autoSize(plan, geometryFor);
   const g = geometryFor(size);
-  if (g.fatType !== 32 && plan.entryCount > g.rootEntries) throw new FatError(`the root directory needs ${plan.entryCount} entries; a FAT${g.fatType} root holds ${g.rootEntries}`);
   const placement = place(plan, g);
   if (placement.usedClusters > g.clusterCount) {
     throw new FatError(`the tree needs ${placement.usedClusters} clusters of ${clusterBytes(g)} bytes, but a ${size}-byte FAT${g.fatType} volume has ${g.clusterCount}`);
   }
   const volumeId = opts.volumeId ?? volumeIdOf(plan, size, opts.label ?? '', opts.mtime);
   if (!Number.isInteger(volumeId) || volumeId < 0 || volumeId > 0xffffffff) throw new FatError(`volumeId ${volumeId} is not a 32-bit number`);
-  if (!Number.isFinite(opts.mtime)) throw new FatError(`mtime ${opts.mtime} is not a number of seconds`);
   return { g, size, plan, placement, label, volumeId, hiddenSectors, time: dosTime(Math.floor(opts.mtime)) };
 }
 
@@ -108,12 +129,8 @@ function parents(root: DirPlan): Map<DirPlan, DirPlan> {
   return out;
 }
 
-interface Region {
-  offset: number;
-  length: number;
-}
-
-function regions(v: Volume): { reserved: Region[]; fats: Region[]; root: Region | undefined; data: Region } {
+/** Where the non-zero bytes can be: boot sectors, the used part of each FAT, the root's used slots, the used clusters. */
+function regions(v: Volume): { reserved: ByteRange[]; fats: ByteRange[]; root: ByteRange | undefined; data: ByteRange } {
   const { g, placement } = v;
   const reserved = g.fatType === 32 ? [{ offset: 0, length: 2 * SECTOR }, { offset: BACKUP_BOOT_SECTOR * SECTOR, length: 2 * SECTOR }] : [{ offset: 0, length: SECTOR }];
   const fatUsed = fatBytesFor(g.fatType, placement.usedClusters + 2);
@@ -187,23 +204,23 @@ async function* streamExtents(v: Volume, extents: readonly Extent[]): AsyncGener
 }
 
 /**
- * The FAT volume holding `root`, as mkfs.fat + mcopy would make it: the FAT type, cluster size
+ * The FAT volume holding `contents`, as mkfs.fat + mcopy would make it: the FAT type, cluster size
  * and layout mkfs.fat chooses for the size, VFAT long names with 8.3 short names, all times
  * `mtime`. Laid out at once (a FatError here names what cannot be written); streamed on demand.
  */
-export function fatImage(root: ImageDir, opts: FatOptions): SparseSource {
-  const v = layOut(root, opts);
+export function fatImage(contents: FatContents, opts: FatOptions): SparseSource {
+  const v = layOut(contents, opts);
   const r = regions(v);
   const ranges: ByteRange[] = [...r.reserved, ...r.fats, ...(r.root ? [r.root] : []), ...(r.data.length > 0 ? [r.data] : [])];
   return { size: v.size, allocated: () => ranges, chunks: () => streamVolume(v) };
 }
 
 /** The same volume as plain bytes, zeros spelled out. */
-export function fatStream(root: ImageDir, opts: FatOptions): AsyncGenerator<Uint8Array> {
-  return denseChunks(fatImage(root, opts));
+export function fatStream(contents: FatContents, opts: FatOptions): AsyncGenerator<Uint8Array> {
+  return denseChunks(fatImage(contents, opts));
 }
 
 /** The size fatImage gives the tree when no size is asked for. */
-export function fatAutoSize(root: ImageDir, opts: Omit<FatOptions, 'size' | 'mtime' | 'volumeId'> = {}): number {
-  return layOut(root, { ...opts, mtime: 0, volumeId: 0 }).size;
+export function fatAutoSize(contents: FatContents, opts: Omit<FatOptions, 'size' | 'mtime' | 'volumeId'> = {}): number {
+  return layOut(contents, { ...opts, mtime: 0, volumeId: 0 }).size;
 }

@@ -41,15 +41,17 @@ export function longNameOf(nameBytes: Uint8Array, shown: () => string): string {
   return name;
 }
 
-function padded(base: string, ext: string): Uint8Array {
-  const out = new Uint8Array(11).fill(0x20);
-  for (let i = 0; i < base.length; i++) out[i] = base.charCodeAt(i);
-  for (let i = 0; i < ext.length; i++) out[8 + i] = ext.charCodeAt(i);
+/** The 11 characters of a short name (strings while choosing: cheap to compare and keep in a set). */
+const padded = (base: string, ext: string): string => base.padEnd(8, ' ') + ext.padEnd(3, ' ');
+
+function shortBytes(short: string): Uint8Array {
+  const out = new Uint8Array(11);
+  for (let i = 0; i < 11; i++) out[i] = short.charCodeAt(i);
   return out;
 }
 
 /** The name as its own short name, when it is one: 1-8 short characters, optionally a dot and 1-3 more. */
-function exactShortName(name: string): Uint8Array | undefined {
+function exactShortName(name: string): string | undefined {
   const m = /^([^.]{1,8})(?:\.([^.]{1,3}))?$/.exec(name);
   if (m === null) return undefined;
   const [, base, ext = ''] = m;
@@ -92,6 +94,7 @@ function basisName(name: string): Basis {
 
 /** Upper case, one code point for one (so "ß" stays itself rather than becoming "SS"). */
 function caseFolded(name: string): string {
+  if (/^[\x20-\x7e]*$/.test(name)) return name.toUpperCase();
   let out = '';
   for (const c of name) {
     const u = c.toUpperCase();
@@ -99,8 +102,6 @@ function caseFolded(name: string): string {
   }
   return out;
 }
-
-const key = (short: Uint8Array) => String.fromCharCode(...short);
 
 /**
  * Names for one directory's entries, in the order given: names that are short names keep them,
@@ -119,29 +120,37 @@ export function directoryNames(names: readonly string[], shownDir: () => string)
   const out: (DirName | undefined)[] = names.map((n) => {
     const short = exactShortName(n);
     if (short === undefined) return undefined;
-    taken.add(key(short));
-    return { long: undefined, short };
+    taken.add(short);
+    return { long: undefined, short: shortBytes(short) };
   });
+  const tails: Tails = new Map();
   names.forEach((n, i) => {
     if (out[i] !== undefined) return;
-    const short = shortNameFor(basisName(n), taken, shownDir);
-    taken.add(key(short));
-    out[i] = { long: n, short };
+    const short = shortNameFor(basisName(n), taken, tails, shownDir);
+    taken.add(short);
+    out[i] = { long: n, short: shortBytes(short) };
   });
   return out as DirName[];
 }
 
-function shortNameFor(b: Basis, taken: Set<string>, shownDir: () => string): Uint8Array {
+/** The lowest numeric tail tried so far for each basis: every lower one was taken, and taken names stay taken. */
+type Tails = Map<string, number>;
+
+function shortNameFor(b: Basis, taken: Set<string>, tails: Tails, shownDir: () => string): string {
   if (!b.lossy) {
     const plain = padded(b.base, b.ext);
-    if (!taken.has(key(plain))) return plain;
+    if (!taken.has(plain)) return plain;
   }
-  for (let n = 1; n < 1_000_000; n++) {
+  const basis = `${b.base}.${b.ext}`;
+  for (let n = tails.get(basis) ?? 1; n < 1_000_000; n++) {
     const tail = `~${n}`;
     const candidate = padded(b.base.slice(0, 8 - tail.length) + tail, b.ext);
-    if (!taken.has(key(candidate))) return candidate;
+    if (!taken.has(candidate)) {
+      tails.set(basis, n + 1);
+      return candidate;
+    }
   }
-  throw new FatError(`${shownDir()}: no free short name for ${b.base}.${b.ext}`);
+  throw new FatError(`${shownDir()}: no free short name for ${basis}`);
 }
 
 /** The checksum of a short name that each of its long entries carries (a rotate-right-and-add over the 11 bytes). */

@@ -8,11 +8,10 @@ export function volumeIdOf(plan: DirPlan, size: number, label: string, mtime: nu
   const text = new TextEncoder();
   h.update(text.encode(`nix-imager FAT volume\0${label}\0${size}\0${mtime}\0`));
   const visit = (d: DirPlan) => {
-    for (const { name, target } of d.children) {
-      const size = target.kind === 'file' ? target.file.data.size : -1;
-      h.update(text.encode(`${target.path}\0${name.long ?? ''}\0${size}\0`));
-      if (target.kind === 'dir') visit(target);
-    }
+    let listing = '';
+    for (const { name, target } of d.children) listing += `${target.path}\0${name.long ?? ''}\0${target.kind === 'file' ? target.file.data.size : -1}\0`;
+    h.update(text.encode(listing));
+    for (const { target } of d.children) if (target.kind === 'dir') visit(target);
   };
   visit(plan);
   return new DataView(h.digest().buffer).getUint32(0, true);

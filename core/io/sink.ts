@@ -13,3 +13,8 @@ export interface SeekableSink extends ByteSink {
   /** Overwrites bytes at `offset`, which must lie within what was already written. */
   writeAt(offset: number, bytes: Uint8Array): Promise<void>;
 }
+
+/** A sink that can leave a run of zeros as a hole (a file on a file system with sparse files). */
+export interface HoleSink extends ByteSink {
+  skip(length: number): Promise<void>;
+}

@@ -2,6 +2,7 @@
 // ones that hold nothing. These two walk a SparseSource in such blocks: which ones the allocated
 // ranges touch (known before streaming, so tables can go first), then those blocks' bytes in order.
 import { chunkLength, isZeros, type SparseChunk, type SparseSource } from './sparse.ts';
+import { NixImagerError } from '../errors.ts';
 
 /** A container file streamed in order, Zeros where it may have holes. */
 export interface ContainerImage {
@@ -28,8 +29,9 @@ export interface ImageBlock {
   readonly data: SparseChunk;
 }
 
-export class SparseSourceError extends Error {
+export class SparseSourceError extends NixImagerError {
   override name = 'SparseSourceError';
+  readonly code = 'image';
 }
 
 /** Whether every byte is zero. */

@@ -35,7 +35,7 @@ export const chunkLength = (c: SparseChunk): number => (isZeros(c) ? c.zeros : c
 const ZERO_CHUNK = 1 << 20;
 
 /** The same bytes with zero runs spelled out, in chunks of at most 1 MiB (one shared zero buffer: read, never keep). */
-export async function* denseChunks(source: SparseSource): AsyncGenerator<Uint8Array> {
+export async function* denseChunks(source: Pick<SparseSource, 'chunks'>): AsyncGenerator<Uint8Array> {
   const zero = new Uint8Array(ZERO_CHUNK);
   for await (const c of source.chunks()) {
     if (!isZeros(c)) {

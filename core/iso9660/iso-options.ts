@@ -18,6 +18,12 @@ export interface IsoOptions {
   efiBootImage?: string;
   /** syslinux isohdpfx.bin: makes the image bootable as a disk (needs bootImage). */
   isohybridMbr?: Uint8Array;
+  /**
+   * With efiBootImage and no isohybridMbr: a protective MBR and a GPT whose ESP is the EFI image,
+   * so firmware that looks only at partition tables boots the image from a USB stick (xorriso
+   * writes no partition table then).
+   */
+  efiPartitionTable?: boolean;
   /** Largest extent of one file; bigger files get several (multi-extent). Default 0xFFFFF800 like xorriso. */
   maxExtentSize?: number;
 }
@@ -35,6 +41,7 @@ export interface ResolvedIsoOptions {
   bootImage: string | undefined;
   efiBootImage: string | undefined;
   isohybridMbr: Uint8Array | undefined;
+  efiPartitionTable: boolean;
   maxExtentSize: number;
 }
 
@@ -69,5 +76,5 @@ export function validateIsoOptions(root: ImageDir, opts: IsoOptions): ResolvedIs
   if (maxExtentSize <= 0 || maxExtentSize > MAX_EXTENT || maxExtentSize % 2048 !== 0) {
     throw new IsoOptionsError(`maxExtentSize ${maxExtentSize} is not a positive multiple of 2048 up to ${MAX_EXTENT}`);
   }
-  return { volumeID: opts.volumeID, appID, publisher, epoch, bootImage: opts.bootImage, efiBootImage: opts.efiBootImage, isohybridMbr: opts.isohybridMbr, maxExtentSize };
+  return { volumeID: opts.volumeID, appID, publisher, epoch, bootImage: opts.bootImage, efiBootImage: opts.efiBootImage, isohybridMbr: opts.isohybridMbr, efiPartitionTable: opts.efiPartitionTable ?? false, maxExtentSize };
 }

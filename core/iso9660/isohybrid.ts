@@ -16,9 +16,10 @@ export class IsohybridError extends NixImagerError {
 }
 
 export interface HybridParams {
-  mbrCode: Uint8Array;
+  /** isohdpfx.bin; without it (UEFI only) the MBR is a protective one and the EFI image the GPT's ESP. */
+  mbrCode?: Uint8Array;
   /** LBA (2048-byte blocks) of the El Torito BIOS boot image, which the MBR code loads. */
-  bootLba: number;
+  bootLba?: number;
   /** Whole image, 2048-byte blocks (already cylinder-aligned). */
   totalSectors: number;
   /** The EFI image as a second partition (-isohybrid-gpt-basdat): adds a GPT. */
@@ -56,18 +57,23 @@ function partitionGuid(seed: Uint8Array, n: number): Uint8Array {
   return g;
 }
 
-/** The whole ISO, then the EFI image, as "Basic data" partitions (512-byte blocks). */
+/**
+ * With a BIOS MBR, as xorriso writes it: the whole ISO, then the EFI image, as "Basic data"
+ * partitions (the MBR's 0xEF entry marks the EFI image). Without: the EFI image alone, as an ESP.
+ */
 function gptTable(p: HybridParams): GptTable {
   const blocks = p.totalSectors * 4;
-  const parts = [{ name: 'ISOHybrid', first: 0, last: blocks - 64 - 1 }];
-  if (p.efi) parts.push({ name: 'ISOHybrid1', first: p.efi.lba * 4, last: p.efi.lba * 4 + Math.ceil(p.efi.size / 512) - 1 });
-  const type = guidBytes(PARTITION_TYPE.basicData);
+  const efi = p.efi && { first: p.efi.lba * 4, last: p.efi.lba * 4 + Math.ceil(p.efi.size / 512) - 1 };
+  const basicData = guidBytes(PARTITION_TYPE.basicData);
+  const parts = p.mbrCode
+    ? [{ name: 'ISOHybrid', first: 0, last: blocks - 64 - 1, type: basicData }, ...(efi ? [{ name: 'ISOHybrid1', ...efi, type: basicData }] : [])]
+    : [{ name: 'EFI system partition', ...efi!, type: guidBytes(PARTITION_TYPE.esp) }];
   return {
     blocks,
     diskGuid: p.seed.slice(0, 16),
     entryCount: GPT_ENTRIES,
     firstUsable: 64,
-    partitions: parts.map((part, i) => ({ ...part, type, guid: partitionGuid(p.seed, i + 1), attributes: GPT_ATTRS })),
+    partitions: parts.map((part, i) => ({ ...part, guid: partitionGuid(p.seed, i + 1), attributes: GPT_ATTRS })),
   };
 }
 
@@ -77,10 +83,11 @@ function gptTable(p: HybridParams): GptTable {
  * partition table and, with an EFI image, a GPT at LBA 1 whose entries fill LBA 2..63.
  */
 export function hybridSystemArea(p: HybridParams): Uint8Array {
+  if (p.mbrCode === undefined) return protectiveSystemArea(p);
   if (p.mbrCode.length < MBR_CODE_SIZE) throw new IsohybridError(`isohybrid MBR image has ${p.mbrCode.length} bytes; it needs at least ${MBR_CODE_SIZE}`);
   const area = new Uint8Array(16 * SECTOR);
   area.set(p.mbrCode.subarray(0, MBR_CODE_SIZE));
-  le32(area, 432, p.bootLba * 4);
+  le32(area, 432, p.bootLba! * 4);
   area.set(p.seed.subarray(16, 20), 440);
   const blocks = p.totalSectors * 4;
   if (p.efi) {
@@ -92,6 +99,20 @@ export function hybridSystemArea(p: HybridParams): Uint8Array {
   }
   area[510] = 0x55;
   area[511] = 0xaa;
+  return area;
+}
+
+/** A UEFI-only image's system area: a protective MBR (one 0xEE entry over the disk, UEFI §5.2.3) and the GPT. */
+function protectiveSystemArea(p: HybridParams): Uint8Array {
+  const area = new Uint8Array(16 * SECTOR);
+  const blocks = p.totalSectors * 4;
+  const at = 446;
+  area.set([0x00, 0x00, 0x02, 0x00, 0xee, 0xff, 0xff, 0xff], at);
+  le32(area, at + 8, 1);
+  le32(area, at + 12, Math.min(blocks - 1, 0xffffffff));
+  area[510] = 0x55;
+  area[511] = 0xaa;
+  area.set(primaryGpt(gptTable(p)), 512);
   return area;
 }
 

@@ -255,10 +255,11 @@ export function layoutIso(root: ImageDir, opts: ResolvedIsoOptions, catalogData:
   isoFiles(iso.root, (e, p) => place(e.node as ImageFile, p));
   layout.dataEnd = cursor;
   let total = cursor + PAD_SECTORS;
-  if (opts.isohybridMbr) {
+  if (opts.isohybridMbr || (opts.efiPartitionTable && layout.efiFile)) {
     total = Math.ceil(total / HYBRID_ALIGN_SECTORS) * HYBRID_ALIGN_SECTORS;
     const efi = layout.efiFile ? { lba: layout.efiFile.lba, size: layout.efiFile.file.data.size } : undefined;
-    layout.hybrid = { mbrCode: opts.isohybridMbr, bootLba: layout.bootFile!.lba, totalSectors: total, seed: inputSeed(root, opts.volumeID), ...(efi ? { efi } : {}) };
+    const bios = opts.isohybridMbr ? { mbrCode: opts.isohybridMbr, bootLba: layout.bootFile!.lba } : {};
+    layout.hybrid = { ...bios, totalSectors: total, seed: inputSeed(root, opts.volumeID), ...(efi ? { efi } : {}) };
   }
   layout.totalSectors = total;
   layoutRef.current = layout;

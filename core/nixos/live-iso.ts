@@ -31,21 +31,17 @@ const MAX_VOLUME_ID = 32;
 export const rootLabel = (params: readonly string[]): string | undefined =>
   params.findLast((p) => p.startsWith('root=LABEL='))?.slice('root=LABEL='.length);
 
-/** What keeps `t` from booting at all: no kernel, initrd or init, or an architecture without boot loader names. */
-function bootProblems(t: Toplevel): string[] {
-  const missing: string[] = [];
+/** What booting any system needs from its toplevel; what is missing is added to `missing` (the result is whole only when nothing is). */
+export function bootFacts(t: Toplevel, missing: string[]): BootableSystem {
   if (t.kernel === undefined) missing.push('no kernel');
   if (t.initrd === undefined) missing.push('no initrd');
   if (t.init === undefined) missing.push('no init');
   const system = t.system ?? 'x86_64-linux';
-  if (architectureOf(system) === undefined) missing.push(`system ${JSON.stringify(system)} has no known boot loader names`);
-  return missing;
-}
-
-function bootable(t: Toplevel): BootableSystem {
+  const architecture = architectureOf(system);
+  if (architecture === undefined) missing.push(`system ${JSON.stringify(system)} has no known boot loader names`);
   return {
     storePath: t.storePath,
-    architecture: architectureOf(t.system ?? 'x86_64-linux')!,
+    architecture: architecture!,
     kernel: t.kernel!,
     initrd: t.initrd!,
     init: t.init!,
@@ -56,20 +52,22 @@ function bootable(t: Toplevel): BootableSystem {
 
 /** Checks that `t` can boot at all (netboot: kernel, initrd, init); one error naming all that is missing. */
 export function bootableSystem(t: Toplevel, image: string): BootableSystem {
-  const missing = bootProblems(t);
+  const missing: string[] = [];
+  const facts = bootFacts(t, missing);
   if (missing.length > 0) throw new ToplevelError(t.storePath, `cannot boot from ${image}: ${missing.join('; ')}`);
-  return bootable(t);
+  return facts;
 }
 
 /** Checks that `t` can boot from an ISO (volume ID from root=LABEL= unless `volumeID` is given); one error naming all that is missing. */
 export function liveSystem(t: Toplevel, volumeID: string | undefined): LiveSystem {
-  const missing = bootProblems(t);
+  const missing: string[] = [];
+  const facts = bootFacts(t, missing);
   const id = volumeID ?? rootLabel(t.kernelParams);
   if (id === undefined) missing.push('no root=LABEL= in its kernel parameters to name the ISO volume by (set iso.volumeID)');
   else if (id.length === 0 || id.length > MAX_VOLUME_ID) missing.push(`volume ID ${JSON.stringify(id)} is ${id.length} characters; an ISO 9660 volume ID holds 1 to ${MAX_VOLUME_ID}`);
   else if (!/^[\x21-\x7e]+$/.test(id)) missing.push(`volume ID ${JSON.stringify(id)} has characters an ISO 9660 volume ID cannot hold (printable ASCII without spaces)`);
   if (missing.length > 0) throw new ToplevelError(t.storePath, `cannot boot from an ISO: ${missing.join('; ')}`);
-  return { ...bootable(t), volumeID: id! };
+  return { ...facts, volumeID: id! };
 }
 
 /** The kernel's file name in its store path: bzImage (x86), Image (aarch64). */
@@ -99,7 +97,7 @@ export function isolinuxCfg(s: LiveSystem, timeoutSeconds: number): string {
 export type EfiFile = { path: string; storeFile: string } | { path: string; text: string };
 
 /** The EFI image's files: systemd-boot as the removable-media loader, loader.conf, one entry, the kernel and initrd. */
-export function efiImageFiles(s: LiveSystem, systemdBoot: string, timeoutSeconds: number, epoch: number): EfiFile[] {
+export function efiImageFiles(s: BootableSystem, systemdBoot: string, timeoutSeconds: number, epoch: number): EfiFile[] {
   const kernel = `/EFI/nixos/${efiFileName(s.kernel)}`;
   const initrd = `/EFI/nixos/${efiFileName(s.initrd)}`;
   const entry = entryFileName(1);

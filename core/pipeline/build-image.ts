@@ -19,6 +19,7 @@ import { writeFormat } from './write-format.ts';
 import type { ProgressListener } from './progress.ts';
 import { lookupStoreNode } from './store-lookup.ts';
 import { efiImageNode, planToplevelImage } from './toplevel-plan.ts';
+import { addInstalledSystem, closureDatabase, espTree, planDiskImage } from './toplevel-disk.ts';
 
 export interface BuildOptions {
   signal?: AbortSignal;
@@ -64,7 +65,7 @@ export interface BuildPlan {
   squashfsClosure: string[];
 }
 
-function resolveSettings(config: BuildConfig, fetch: Fetch, verify: Ed25519Verify | undefined, signal?: AbortSignal) {
+export function resolveSettings(config: BuildConfig, fetch: Fetch, verify: Ed25519Verify | undefined, signal?: AbortSignal) {
   return {
     caches: config.substituters.map((url) => new BinaryCache(url, fetch)),
     opts: { trustedKeys: config.trustedPublicKeys.map(parsePublicKey), requireSigs: config.requireSigs, verify, signal },
@@ -80,8 +81,9 @@ export interface PlanOptions extends Pick<BuildOptions, 'signal' | 'onProgress'>
 export async function planBuild(config: BuildConfig, fetch: Fetch, opts: PlanOptions = {}): Promise<BuildPlan> {
   const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.verify, opts.signal);
   const imageRoots = config.storeContents.map((s) => s.object);
-  // Netboot's initrd carries the toplevel's closure as /nix-store.squashfs.
-  const squashfsRoots = config.iso?.squashfsContents ?? (config.format === 'netboot' ? [config.toplevel!] : []);
+  // A live ISO's toplevel goes into its squashfs (the boot files are found in its closure later), and so does netboot's (into its initrd).
+  const liveRoots = (config.format === 'iso' || config.format === 'netboot') && config.toplevel !== null ? [config.toplevel] : [];
+  const squashfsRoots = [...new Set([...liveRoots, ...(config.iso?.squashfsContents ?? [])])];
   const resolved = await resolvePaths([...imageRoots, ...squashfsRoots], caches, {
     ...resolveOpts,
     closure: true,
@@ -103,10 +105,12 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   const storeDir = DEFAULT_STORE_DIR;
   const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, platform.ed25519Verify, signal);
   const narOptions = { signal, sha256: platform.sha256, codecs: platform.codecs };
-  const live = given.toplevel !== null ? await planToplevelImage(given, { caches, resolveOpts, narCache: platform.narCache, narOptions }) : undefined;
-  const config = live?.config ?? given;
+  const sources = { caches, resolveOpts, narCache: platform.narCache, narOptions };
+  const live = given.toplevel !== null && (given.format === 'iso' || given.format === 'netboot') ? await planToplevelImage(given, sources) : undefined;
+  const disk = given.toplevel !== null && given.format === 'disk' ? await planDiskImage(given, sources) : undefined;
+  const config = live?.config ?? disk?.config ?? given;
   // A plan made before the toplevel was read does not know its closure.
-  const plan = (live ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, { ...opts, verify: platform.ed25519Verify }));
+  const plan = (live || disk ? undefined : opts.plan) ?? (await planBuild(config, platform.fetch, { ...opts, verify: platform.ed25519Verify }));
   const { imageClosure, squashfsClosure } = plan;
   // The caller's plan stays as it was: paths met on the way are added to this build's copy.
   const resolved = new Map(plan.resolved);
@@ -138,6 +142,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   // 3. The image tree, as make-system-tarball.sh / make-iso9660-image.sh lay it out.
   const root = newDir(0o755);
   for (const c of config.contents) addPath(root, textToBinary(c.target), await contentNode(c.source, platform, storeDir, storeRoot));
+  for (const d of config.directories) addPath(root, textToBinary(d), newDir(0o755));
   if (live?.efiImage) {
     const storeFile = (path: string) => contentNode({ kind: 'store', path }, platform, storeDir, storeRoot);
     addPath(root, textToBinary(live.efiImage.target), await efiImageNode(live.efiImage.files, config.sourceDateEpoch, storeFile));
@@ -145,9 +150,15 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   for (const s of config.storeContents) if (s.symlink !== null) addPath(root, textToBinary(s.symlink), { kind: 'symlink', target: textToBinary(s.object) });
   const registration = registrationText(imageClosure.map((p) => registrationEntry(resolved.get(p)!)));
   let tree: ImageDir = root;
+  let esp: ImageDir | undefined;
   if (config.format === 'squashfs') {
     tree = newDir(0o755);
     await addStore(tree, imageClosure, '', storeRoot, registration);
+  } else if (disk !== undefined) {
+    if (platform.sqlite === undefined) throw new Error('this platform has no SQLite for the Nix database of a disk image');
+    await addStorePaths(root, imageClosure, storeDir.slice(1), storeRoot);
+    addInstalledSystem(root, config.toplevel!, await closureDatabase(imageClosure, resolved, platform.sqlite, config.sourceDateEpoch));
+    esp = await espTree(disk.esp, (path) => lookupStoreNode(path, storeDir, storeRoot));
   } else if (imageClosure.length > 0) {
     await addStore(root, imageClosure, storeDir.slice(1), storeRoot, registration);
   }
@@ -160,6 +171,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
     signal,
     onProgress,
     isohybridMbr: mbr?.kind === 'file' ? await readAll(mbr.data) : undefined,
+    esp,
     squashfs:
       squashfsClosure.length > 0
         ? async () => {
@@ -205,13 +217,18 @@ function registrationEntry(r: ResolvedPath) {
   return { path: r.info.storePath, narHash: r.info.narHash, narSize: r.info.narSize, references: r.info.references };
 }
 
-/** Each store path under `prefix` by its base name, plus nix-path-registration (0444) at the image root. */
-async function addStore(root: ImageDir, closure: string[], prefix: string, storeRoot: (p: string) => Promise<ImageNode>, registration: string): Promise<void> {
+/** Each store path under `prefix` by its base name. */
+async function addStorePaths(root: ImageDir, closure: string[], prefix: string, storeRoot: (p: string) => Promise<ImageNode>): Promise<void> {
   if (prefix !== '') addPath(root, prefix, newDir(0o755));
   for (const p of closure) {
     const base = p.slice(p.lastIndexOf('/') + 1);
     addPath(root, prefix === '' ? base : `${prefix}/${base}`, await storeRoot(p));
   }
+}
+
+/** Each store path under `prefix` by its base name, plus nix-path-registration (0444) at the image root. */
+async function addStore(root: ImageDir, closure: string[], prefix: string, storeRoot: (p: string) => Promise<ImageNode>, registration: string): Promise<void> {
+  await addStorePaths(root, closure, prefix, storeRoot);
   addPath(root, 'nix-path-registration', { kind: 'file', mode: 0o444, data: bytesSource(new TextEncoder().encode(registration)) });
 }
 

@@ -1,12 +1,14 @@
 import { DEFAULT_STORE_DIR, parseStorePath, storePathOf } from '../nix/store-path.ts';
 import { CACHE_NIXOS_ORG_KEY, parsePublicKey } from '../nix/signature.ts';
 import { NixImagerError } from '../errors.ts';
+import { presetLayout, TARBALL_PRESETS, type TarballPreset } from '../nixos/tarball-presets.ts';
 
 /**
  * The build configuration, mirroring the NixOS options of make-system-tarball / iso-image /
  * make-squashfs. `parseConfig` validates untrusted JSON and fills in nixpkgs' defaults.
  */
-export type ImageFormat = 'tarball' | 'iso' | 'squashfs' | 'netboot';
+export type ImageFormat = 'tarball' | 'iso' | 'squashfs' | 'disk' | 'netboot';
+export type DiskFormat = 'raw' | 'qcow2' | 'vhd' | 'vhd-dynamic' | 'vmdk' | 'vdi';
 export type Compression = 'none' | 'gzip' | 'xz' | 'zstd';
 export type SquashfsCodec = 'zstd' | 'xz' | 'gzip';
 
@@ -43,6 +45,21 @@ export interface IsoConfig {
   bootTimeout: number;
 }
 
+/** make-disk-image.nix's options for partitionTableType = "efi" (sizes in bytes). */
+export interface DiskConfig {
+  /** The whole disk, or "auto": the contents plus make-disk-image's headroom and additionalSpace. */
+  diskSize: number | 'auto';
+  /** Free space added with diskSize "auto" (nixpkgs: "512M"). */
+  additionalSpace: number;
+  /** Where the ESP ends, as parted reads make-disk-image's bootSize ("256M" = 256 000 000 bytes). */
+  bootEnd: number;
+  /** The same bootSize as numfmt --from=iec reads it, which make-disk-image reserves with diskSize "auto". */
+  bootReserve: number;
+  diskFormat: DiskFormat;
+  /** Seconds systemd-boot's menu waits (boot.loader.timeout, default 5). */
+  bootTimeout: number;
+}
+
 export interface BuildConfig {
   format: ImageFormat;
   substituters: string[];
@@ -59,10 +76,21 @@ export interface BuildConfig {
   squashfsBlockSize: number;
   sourceDateEpoch: number;
   iso: IsoConfig | null;
-  /** A NixOS system's toplevel store path: the image is built for it (a live ISO), see core/pipeline/toplevel-plan.ts. */
+  disk: DiskConfig | null;
+  /**
+   * A NixOS system's toplevel store path: the image is built for it. An ISO is its live ISO (see
+   * core/pipeline/toplevel-plan.ts), netboot its netboot files (the same), a disk its disk image (toplevel-disk.ts); a tarball holds its
+   * closure, laid out as `preset` says.
+   */
   toplevel: string | null;
+  /** With a toplevel tarball: the container layout of nixpkgs' module for it (core/nixos/tarball-presets.ts). */
+  preset: TarballPreset | null;
+  /** Empty directories of the image (a preset's mount points). */
+  directories: string[];
   /** Base name make-system-tarball / iso-image would give the output. */
   fileName: string;
+  /** The system the config names (`"system"`), which a toplevel must be built for; null when not given. */
+  system: string | null;
 }
 
 export class ConfigError extends NixImagerError {
@@ -170,8 +198,13 @@ function contentSource(o: Obj, field: string, storeDir: string): ContentSource {
 
 const TOP_KEYS = [
   'format', 'substituters', 'trustedPublicKeys', 'requireSigs', 'storeContents', 'contents', 'compression',
-  'xzPreset', 'xzBlockSize', 'threads', 'squashfsCompression', 'squashfsBlockSize', 'sourceDateEpoch', 'iso', 'fileName', 'system', 'toplevel',
+  'xzPreset', 'xzBlockSize', 'threads', 'squashfsCompression', 'squashfsBlockSize', 'sourceDateEpoch', 'iso', 'fileName', 'system', 'toplevel', 'preset',
+  'diskSize', 'additionalSpace', 'bootSize', 'diskFormat', 'bootTimeout',
 ] as const;
+const DISK_KEYS = ['diskSize', 'additionalSpace', 'bootSize', 'diskFormat', 'bootTimeout'] as const;
+const DISK_FORMATS = ['raw', 'qcow2', 'vhd', 'vhd-dynamic', 'vmdk', 'vdi'] as const;
+/** make-disk-image.nix's file names (nixos.img for raw, nixos.vhd for vpc). */
+const DISK_FILE: Record<DiskFormat, string> = { raw: 'nixos.img', qcow2: 'nixos.qcow2', vhd: 'nixos.vhd', 'vhd-dynamic': 'nixos.vhd', vmdk: 'nixos.vmdk', vdi: 'nixos.vdi' };
 const ISO_KEYS = [
   'isoName', 'volumeID', 'appID', 'publisher', 'bootable', 'bootImage', 'efiBootable', 'efiBootImage', 'usbBootable',
   'isohybridMbrImage', 'squashfsContents', 'squashfsCompression', 'bootTimeout',
@@ -180,14 +213,32 @@ const COMPRESSIONS = ['none', 'gzip', 'xz', 'zstd'] as const;
 const SQUASHFS_CODECS = ['zstd', 'xz', 'gzip'] as const;
 const EXTENSION: Record<Compression, string> = { none: '', gzip: '.gz', xz: '.xz', zstd: '.zst' };
 
-export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConfig {
+export interface ParseConfigOptions {
+  storeDir?: string;
+  /**
+   * Makes a substituter as written into the URL to fetch from: the CLI resolves relative paths
+   * against the config file's directory, the page against its own URL. Default: as written.
+   */
+  resolveSubstituter?: (substituter: string) => string;
+}
+
+/** Validates untrusted JSON and fills in the defaults; the result is final (nobody rewrites it afterwards). */
+export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildConfig {
+  const storeDir = opts.storeDir ?? DEFAULT_STORE_DIR;
   if (!isObj(json)) throw new ConfigError('(top level)', 'must be a JSON object');
   onlyKeys(json, '', TOP_KEYS);
-  const format = oneOf(json, 'format', 'format', ['tarball', 'iso', 'squashfs', 'netboot'] as const);
-  if (format === undefined) throw new ConfigError('format', 'is required ("tarball", "iso", "squashfs" or "netboot")');
+  const format = oneOf(json, 'format', 'format', ['tarball', 'iso', 'squashfs', 'disk', 'netboot'] as const);
+  if (format === undefined) throw new ConfigError('format', 'is required ("tarball", "iso", "squashfs", "disk" or "netboot")');
 
-  const substituters = stringList(json, 'substituters', 'substituters') ?? ['https://cache.nixos.org'];
-  if (substituters.length === 0) throw new ConfigError('substituters', 'needs at least one binary cache');
+  const written = stringList(json, 'substituters', 'substituters') ?? ['https://cache.nixos.org'];
+  if (written.length === 0) throw new ConfigError('substituters', 'needs at least one binary cache');
+  const substituters = written.map((s, i) => {
+    try {
+      return opts.resolveSubstituter ? opts.resolveSubstituter(s) : s;
+    } catch (e) {
+      throw new ConfigError(`substituters[${i}]`, e instanceof Error ? e.message : String(e));
+    }
+  });
   const trustedPublicKeys = stringList(json, 'trustedPublicKeys', 'trustedPublicKeys') ?? [CACHE_NIXOS_ORG_KEY];
   trustedPublicKeys.forEach((k, i) => {
     try {
@@ -213,25 +264,39 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
     onlyKeys(v, field, ['source', 'text', 'target']);
     return { source: contentSource(v, field, storeDir), target: imagePath(str(v, 'target', `${field}.target`), `${field}.target`) };
   });
+
+  const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? 'zstd';
+  const compression = oneOf(json, 'compression', 'compression', COMPRESSIONS) ?? (format === 'tarball' ? 'xz' : 'none');
+  const givenSystem = str(json, 'system', 'system') ?? null;
+  const system = givenSystem ?? 'x86_64-linux';
+  const top = str(json, 'toplevel', 'toplevel');
+  const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
+  if (toplevel !== null && format === 'squashfs') throw new ConfigError('toplevel', 'builds "format": "iso" (a live ISO), "netboot", "disk" (a disk image) or "tarball" (a system or container tarball), not "squashfs"');
+  const preset = oneOf(json, 'preset', 'preset', TARBALL_PRESETS) ?? null;
+  if (preset !== null && (toplevel === null || format !== 'tarball')) throw new ConfigError('preset', 'applies to a tarball of a "toplevel" ("format": "tarball" with "toplevel" set)');
   const seen = new Map<string, number>();
   contents.forEach((c, i) => {
     const j = seen.get(c.target);
     if (j !== undefined) throw new ConfigError(`contents[${i}].target`, `${JSON.stringify(c.target)} is also the target of contents[${j}]`);
     seen.set(c.target, i);
   });
-
-  const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? 'zstd';
-  const compression = oneOf(json, 'compression', 'compression', COMPRESSIONS) ?? (format === 'tarball' ? 'xz' : 'none');
-  const system = str(json, 'system', 'system') ?? 'x86_64-linux';
-  const top = str(json, 'toplevel', 'toplevel');
-  const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
-  if (toplevel !== null && format !== 'iso' && format !== 'netboot') throw new ConfigError('toplevel', `builds "format": "iso" (a live ISO) or "netboot", not ${JSON.stringify(format)}`);
-  if (toplevel === null && format === 'netboot') throw new ConfigError('toplevel', 'is required for "format": "netboot" (the system to boot)');
+  const system_ = toplevel !== null && format === 'tarball' ? systemTarball(toplevel, preset) : { storeContents: [], contents: [], directories: [] };
+  for (const c of system_.contents) {
+    const j = seen.get(c.target);
+    if (j !== undefined) throw new ConfigError(`contents[${j}].target`, `${JSON.stringify(c.target)} is where the ${preset} preset puts ${c.source.path}`);
+  }
+  storeContents.unshift(...system_.storeContents);
+  contents.push(...system_.contents);
+  if (format === 'disk' && toplevel === null) throw new ConfigError('toplevel', 'is required for "format": "disk" (the NixOS system the disk boots)');
+  if (format === 'netboot' && toplevel === null) throw new ConfigError('toplevel', 'is required for "format": "netboot" (the system to boot)');
+  if (format !== 'disk') for (const k of DISK_KEYS) if (json[k] !== undefined) throw new ConfigError(k, 'only applies to "format": "disk"');
+  const disk = format === 'disk' ? parseDisk(json) : null;
   const iso = format === 'iso' ? parseIso(json['iso'], storeDir, squashfsCompression, system, toplevel !== null) : null;
   if (format !== 'iso' && json['iso'] !== undefined) throw new ConfigError('iso', `only applies to "format": "iso"`);
-  if (format !== 'iso' && format !== 'netboot' && storeContents.length === 0) throw new ConfigError('storeContents', `a ${format} needs at least one store object`);
+  if (format !== 'iso' && format !== 'disk' && format !== 'netboot' && storeContents.length === 0) throw new ConfigError('storeContents', `a ${format} needs at least one store object`);
 
-  const defaultName = format === 'tarball' ? `nixos-system-${system}.tar` : format === 'iso' ? iso!.isoName : format === 'netboot' ? `netboot-${system}.tar` : `nixos-store-${system}.squashfs`;
+  const defaultName =
+    format === 'tarball' ? `nixos-system-${system}.tar` : format === 'iso' ? iso!.isoName : format === 'disk' ? DISK_FILE[disk!.diskFormat] : format === 'netboot' ? `netboot-${system}.tar` : `nixos-store-${system}.squashfs`;
   return {
     format,
     substituters,
@@ -247,8 +312,59 @@ export function parseConfig(json: Json, storeDir = DEFAULT_STORE_DIR): BuildConf
     squashfsBlockSize: int(json, 'squashfsBlockSize', 'squashfsBlockSize', 4096, 2 ** 20) ?? 2 ** 20,
     sourceDateEpoch: int(json, 'sourceDateEpoch', 'sourceDateEpoch', 0, 2 ** 32 - 1) ?? 315532800,
     iso,
+    disk,
     toplevel,
+    preset,
+    directories: system_.directories,
     fileName: (str(json, 'fileName', 'fileName') ?? defaultName) + EXTENSION[compression],
+    system: givenSystem,
+  };
+}
+
+type StoreFileContent = Content & { source: { kind: 'store' } };
+
+/** make-system-tarball's arguments for a toplevel: its closure, and the files and directories of `preset`. */
+function systemTarball(toplevel: string, preset: TarballPreset | null): { storeContents: StoreContent[]; contents: StoreFileContent[]; directories: string[] } {
+  const layout = preset === null ? { files: [], directories: [] } : presetLayout(preset);
+  return {
+    storeContents: [{ object: toplevel, symlink: null }],
+    contents: layout.files.map((f): StoreFileContent => ({ source: { kind: 'store', path: `${toplevel}/${f.from}` }, target: f.target })),
+    directories: layout.directories,
+  };
+}
+
+const MIB = 2 ** 20;
+const IEC: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+const SI: Record<string, number> = { '': 1, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+
+/**
+ * A size as nixpkgs writes one: bytes as a number, or a string such as "512M". numfmt --from=iec
+ * reads the suffix in powers of 1024; parted (`si`) reads "256M" as 256 000 000 bytes.
+ */
+function sizeOf(o: Obj, key: string, fallback: string, reading: 'iec' | 'si'): number {
+  const v = o[key] ?? fallback;
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v <= 0) throw new ConfigError(key, 'must be a positive whole number of bytes');
+    return v;
+  }
+  const m = typeof v === 'string' ? /^(\d+)([KMGT]?)(i?B?)$/.exec(v) : null;
+  if (m === null) throw new ConfigError(key, `${JSON.stringify(v)} is not a size (bytes, or a number with K, M, G or T as nixpkgs writes "512M")`);
+  const binary = reading === 'iec' || m[3] === 'iB';
+  return Number(m[1]) * (binary ? IEC : SI)[m[2]!]!;
+}
+
+function parseDisk(o: Obj): DiskConfig {
+  const diskFormat = oneOf(o, 'diskFormat', 'diskFormat', DISK_FORMATS) ?? 'raw';
+  const diskSize = o['diskSize'] === 'auto' || o['diskSize'] === undefined ? 'auto' : sizeOf(o, 'diskSize', '', 'iec');
+  if (diskSize !== 'auto' && diskSize % 512 !== 0) throw new ConfigError('diskSize', `${diskSize} is not a whole number of 512-byte sectors`);
+  if (diskSize !== 'auto' && diskFormat === 'vhd' && diskSize % MIB !== 0) throw new ConfigError('diskSize', `${diskSize} is not a whole number of MiB, which a fixed VHD needs (Azure)`);
+  return {
+    diskSize,
+    additionalSpace: sizeOf(o, 'additionalSpace', '512M', 'iec'),
+    bootEnd: sizeOf(o, 'bootSize', '256M', 'si'),
+    bootReserve: sizeOf(o, 'bootSize', '256M', 'iec'),
+    diskFormat,
+    bootTimeout: int(o, 'bootTimeout', 'bootTimeout', 0, 3600) ?? 5,
   };
 }
 

@@ -30,7 +30,7 @@ export interface ToplevelPlan {
   notes: string[];
 }
 
-interface Sources {
+export interface Sources {
   caches: BinaryCache[];
   resolveOpts: ResolveOptions;
   narCache: NarCache;
@@ -46,11 +46,13 @@ export function planToplevelImage(config: BuildConfig, sources: Sources): Promis
   return config.format === 'netboot' ? planNetboot(config, sources) : planLiveIso(config, sources);
 }
 
-/** The toplevel's closure (narinfos only) and its boot facts (from its own NAR). */
-async function readClosureToplevel(top: string, sources: Sources) {
+/** The toplevel's closure (narinfos only) and its boot facts (from its own NAR); a toplevel for another system than the config's is refused. */
+async function readClosureToplevel(top: string, system: string | null, sources: Sources) {
   const closure = await resolvePaths([top], sources.caches, { ...sources.resolveOpts, closure: true });
   const store = storeReader(closure, sources);
-  return { closure, store, toplevel: await readToplevel(top, store.lookupIn([top])) };
+  const t = await readToplevel(top, store.lookupIn([top]));
+  if (system !== null && system !== t.system) throw new ToplevelError(top, `is built for ${t.system}, but the config's "system" says ${system}`);
+  return { closure, store, toplevel: t };
 }
 
 function checkInClosure(s: BootableSystem, closure: Map<string, ResolvedPath>): void {
@@ -61,7 +63,7 @@ function checkInClosure(s: BootableSystem, closure: Map<string, ResolvedPath>): 
 
 /** netboot.nix's files: the kernel, the system initrd (the squashfs is appended when written) and netboot.ipxe. */
 async function planNetboot(config: BuildConfig, sources: Sources): Promise<ToplevelPlan> {
-  const { closure, toplevel } = await readClosureToplevel(config.toplevel!, sources);
+  const { closure, toplevel } = await readClosureToplevel(config.toplevel!, config.system, sources);
   const system = bootableSystem(toplevel, 'the network');
   checkInClosure(system, closure);
   const contents: Content[] = [
@@ -79,7 +81,7 @@ export const NETBOOT_INITRD = 'initrd';
 async function planLiveIso(config: BuildConfig, sources: Sources): Promise<ToplevelPlan> {
   const top = config.toplevel!;
   const iso = config.iso!;
-  const { closure, store, toplevel: t } = await readClosureToplevel(top, sources);
+  const { closure, store, toplevel: t } = await readClosureToplevel(top, config.system, sources);
   const system = liveSystem(t, iso.volumeID ?? undefined);
   checkInClosure(system, closure);
 
@@ -172,12 +174,12 @@ function isoOptions(iso: IsoConfig, s: LiveSystem, syslinux: Syslinux | undefine
   };
 }
 
-interface StoreReader {
+export interface StoreReader {
   /** A lookup that reads only `paths` (fetching their NARs): anything else reads as missing. */
   lookupIn(paths: string[]): (fullPath: string) => Promise<ImageNode | undefined>;
 }
 
-function storeReader(closure: Map<string, ResolvedPath>, sources: Sources): StoreReader {
+export function storeReader(closure: Map<string, ResolvedPath>, sources: Sources): StoreReader {
   const trees = new Map<string, Promise<ImageNode>>();
   const tree = (p: string): Promise<ImageNode> => {
     let t = trees.get(p);

@@ -14,6 +14,7 @@ import type { IsoOptions } from '../iso9660/iso-options.ts';
 import { writeSquashfs, type SquashfsCompression } from '../squashfs/squashfs-writer.ts';
 import { tarStream } from '../tar/tar-writer.ts';
 import type { BuildConfig, SquashfsCodec } from './config.ts';
+import { diskImage, pumpImage } from './write-disk.ts';
 import type { Platform, ScratchFile } from '../platform.ts';
 import type { CodecsLoader } from '../codec/wasm-codecs.ts';
 import type { ProgressListener, Stage } from './progress.ts';
@@ -27,6 +28,8 @@ export interface WriteContext {
   squashfs?: () => Promise<ImageDir>;
   /** syslinux's isohdpfx.bin, for a USB-bootable ISO. */
   isohybridMbr?: Uint8Array;
+  /** The ESP's tree, for a disk image (the tree given is its root file system). */
+  esp?: ImageDir;
 }
 
 export function compressorFor(config: BuildConfig, pool: () => CodecPool | undefined, codecs: CodecsLoader): StreamCompressor {
@@ -111,13 +114,17 @@ export async function writeFormat(config: BuildConfig, tree: ImageDir, sink: Byt
         sourceDateEpoch: config.sourceDateEpoch,
         ...(iso.bootImage !== null ? { bootImage: iso.bootImage } : {}),
         ...(iso.efiBootImage !== null ? { efiBootImage: iso.efiBootImage } : {}),
-        ...(ctx.isohybridMbr ? { isohybridMbr: ctx.isohybridMbr } : {}),
+        ...(ctx.isohybridMbr ? { isohybridMbr: ctx.isohybridMbr } : { efiPartitionTable: iso.usbBootable }),
       };
       return pump(counted(compress(counted(isoStream(tree, opts), 'write', 0, ctx)), 'compress', 0, ctx), sink);
     }
     case 'netboot':
       await appendStoreToInitrd(tree, await squashfsFile(ctx, squashfsOptions(config.squashfsCompression)), config.sourceDateEpoch, ctx);
       return pump(counted(compress(counted(tarStream(tree, { mtime: config.sourceDateEpoch }), 'write', 0, ctx)), 'compress', 0, ctx), sink);
+    case 'disk': {
+      const { image } = diskImage(config, { root: tree, esp: ctx.esp! });
+      return pumpImage(image, sink, (input) => counted(compress(counted(input, 'write', 0, ctx)), 'compress', 0, ctx), config.compression === 'none');
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 // at LBA 1 with its entry array after it, and a backup array and header in the disk's last blocks.
 // Shared by the disk writer and the isohybrid system area of ISOs.
 import { crc32 } from './crc32.ts';
+import { NixImagerError } from '../errors.ts';
 
 export const LBA = 512;
 const ENTRY_SIZE = 128;
@@ -40,8 +41,9 @@ export interface GptTable {
   readonly firstUsable?: number;
 }
 
-export class GptError extends Error {
+export class GptError extends NixImagerError {
   override name = 'GptError';
+  readonly code = 'image';
 }
 
 const entryCount = (t: GptTable) => t.entryCount ?? 128;

@@ -1,8 +1,10 @@
 // GPT stores a GUID with its first three fields little-endian ("mixed-endian"); these convert
 // between the text form and those 16 bytes.
+import { NixImagerError } from '../errors.ts';
 
-export class GuidError extends Error {
+export class GuidError extends NixImagerError {
   override name = 'GuidError';
+  readonly code = 'image';
 }
 
 /** The 16 on-disk bytes of a GUID written `XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX`. */

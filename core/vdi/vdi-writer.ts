@@ -3,6 +3,7 @@
 // The map comes from allocated() before any data is read, so the file is written in one pass.
 import { allocatedBlocks, blocksOf, type ContainerImage } from '../io/sparse-blocks.ts';
 import type { SparseSource } from '../io/sparse.ts';
+import { NixImagerError } from '../errors.ts';
 
 const SECTOR = 512;
 const BLOCK = 1 << 20;
@@ -13,8 +14,9 @@ const HEADER_SIZE = 400;
 const TYPE_DYNAMIC = 1;
 const BMAP_OFFSET = SECTOR;
 
-export class VdiError extends Error {
+export class VdiError extends NixImagerError {
   override name = 'VdiError';
+  readonly code = 'image';
 }
 
 export interface VdiOptions {

@@ -3,6 +3,7 @@
 // allocation table (BAT), then only the 2 MiB blocks that hold data, each behind its sector bitmap.
 import { allocatedBlocks, blocksOf, type ContainerImage } from '../io/sparse-blocks.ts';
 import type { SparseSource } from '../io/sparse.ts';
+import { NixImagerError } from '../errors.ts';
 
 const SECTOR = 512;
 const MIB = 1 << 20;
@@ -14,8 +15,9 @@ const MAX_CHS_SECTORS = 65535 * 16 * 255;
 /** Dynamic VHDs address at most 2040 GiB (the spec's limit). */
 const MAX_DYNAMIC_SIZE = 2040 * 1024 * MIB;
 
-export class VhdError extends Error {
+export class VhdError extends NixImagerError {
   override name = 'VhdError';
+  readonly code = 'image';
 }
 
 export interface VhdOptions {

@@ -5,6 +5,7 @@
 import { zlibSync } from 'fflate';
 import { allocatedBlocks, blocksOf, isAllZero, type ContainerImage } from '../io/sparse-blocks.ts';
 import { isZeros, type SparseSource } from '../io/sparse.ts';
+import { NixImagerError } from '../errors.ts';
 
 const SECTOR = 512;
 const GRAIN_SECTORS = 128;
@@ -18,8 +19,9 @@ const FLAGS = 0x30001;
 const GD_AT_END = 0xffffffffffffffffn;
 const MARKER = { eos: 0, gt: 1, gd: 2, footer: 3 } as const;
 
-export class VmdkError extends Error {
+export class VmdkError extends NixImagerError {
   override name = 'VmdkError';
+  readonly code = 'image';
 }
 
 export interface VmdkOptions {

@@ -12,42 +12,65 @@ function sh(cmd: string, args: string[], cwd?: string): string {
 }
 
 export interface Kernel {
+  arch: DebArch;
   vmlinuz: string;
   /** lib/modules/<version> of the unpacked package. */
   modules: string;
 }
 
-/** Debian's newest generic amd64 6.1 kernel from the apt cache, unpacked under test-artifacts/boot. */
-export function debianKernel(): Kernel {
-  const dir = join(CACHE, 'kernel');
-  if (!existsSync(join(dir, 'done'))) {
-    const pkg = sh('apt-cache', ['pkgnames', 'linux-image-6.1.0-'])
-      .split('\n')
-      .filter((p) => /^linux-image-6\.1\.0-\d+-amd64$/.test(p))
-      .sort((a, b) => Number(a.split('-')[3]) - Number(b.split('-')[3]))
-      .pop();
-    if (!pkg) throw new Error('no linux-image-6.1.0-*-amd64 in the apt cache (run apt-get update)');
-    const work = mkdtempSync(join(tmpdir(), 'kernel-'));
-    try {
-      sh('apt-get', ['download', pkg], work);
-      const deb = readdirSync(work).find((f) => f.endsWith('.deb'))!;
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      sh('dpkg', ['-x', join(work, deb), dir]);
-      // The package leaves modules.dep to depmod at install time.
-      sh('depmod', ['-b', dir, readdirSync(join(dir, 'lib/modules'))[0]!]);
-      writeFileSync(join(dir, 'done'), pkg);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+/** Debian's architectures the boot tests run: x86_64 PCs and aarch64 (qemu's virt machine). */
+export type DebArch = 'amd64' | 'arm64';
+
+/** Unpacks one Debian package (for `arch`, downloaded from the apt archive, not installed) under test-artifacts/boot/<name>; returns that directory. */
+export function debianPackage(pkg: string, arch: DebArch, name = `${pkg}-${arch}`): string {
+  const dir = join(CACHE, name);
+  if (existsSync(join(dir, 'done'))) return dir;
+  const work = mkdtempSync(join(tmpdir(), 'deb-'));
+  try {
+    sh('apt-get', ['download', `${pkg}:${arch}`], work);
+    const deb = readdirSync(work).find((f) => f.endsWith('.deb'))!;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    sh('dpkg', ['-x', join(work, deb), dir]);
+    writeFileSync(join(dir, 'done'), pkg);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  const vmlinuz = readdirSync(join(dir, 'boot')).find((f) => f.startsWith('vmlinuz-'))!;
-  const version = vmlinuz.slice('vmlinuz-'.length);
-  return { vmlinuz: join(dir, 'boot', vmlinuz), modules: join(dir, 'lib/modules', version) };
+  return dir;
 }
 
-/** Modules (with their dependencies) the kernel needs to read an ISO from an IDE CD drive or disk; the crypto ones back sd_mod's CRCs. */
-export const CD_MODULES = ['ata_piix', 'sr_mod', 'crct10dif_generic', 'crc64_rocksoft_generic', 'sd_mod', 'isofs'];
+/** Debian's newest generic 6.1 kernel for `arch` from the apt cache, unpacked under test-artifacts/boot (arm64's vmlinuz is an EFI-stub `Image`). */
+export function debianKernel(arch: DebArch = 'amd64'): Kernel {
+  const suffix = new RegExp(`^linux-image-6\\.1\\.0-\\d+-${arch}$`);
+  const pkg = sh('apt-cache', ['pkgnames', 'linux-image-6.1.0-'])
+    .split('\n')
+    .filter((p) => suffix.test(p))
+    .sort((a, b) => Number(a.split('-')[3]) - Number(b.split('-')[3]))
+    .pop();
+  if (!pkg) throw new Error(`no linux-image-6.1.0-*-${arch} in the apt cache (run scripts/setup-system.sh)`);
+  const name = arch === 'amd64' ? 'kernel' : `kernel-${arch}`;
+  const fresh = !existsSync(join(CACHE, name, 'done'));
+  const dir = debianPackage(pkg, arch, name);
+  // The package leaves modules.dep to depmod at install time.
+  if (fresh) sh('depmod', ['-b', dir, readdirSync(join(dir, 'lib/modules'))[0]!]);
+  const vmlinuz = readdirSync(join(dir, 'boot')).find((f) => f.startsWith('vmlinuz-'))!;
+  const version = vmlinuz.slice('vmlinuz-'.length);
+  return { arch, vmlinuz: join(dir, 'boot', vmlinuz), modules: join(dir, 'lib/modules', version) };
+}
+
+/**
+ * Modules (with their dependencies) the kernel needs to read an ISO from a CD drive or disk: IDE on
+ * qemu's PC, virtio-scsi and virtio-blk on its aarch64 virt machine; the crypto ones back sd_mod's CRCs.
+ */
+export const CD_MODULES: Record<DebArch, string[]> = {
+  amd64: ['ata_piix', 'sr_mod', 'crct10dif_generic', 'crc64_rocksoft_generic', 'sd_mod', 'isofs'],
+  arm64: ['virtio_pci', 'virtio_scsi', 'virtio_blk', 'sr_mod', 'crct10dif_generic', 'crc64_rocksoft_generic', 'sd_mod', 'isofs'],
+};
+
+/** busybox-static for the kernel's architecture: the host's on amd64, Debian's arm64 package otherwise. */
+function busyboxFor(arch: DebArch): string {
+  return arch === 'amd64' ? '/bin/busybox' : join(debianPackage('busybox-static', arch), 'bin/busybox');
+}
 
 export interface InitramfsOptions {
   /** Module names, loaded in this order after CD_MODULES (e.g. loop, squashfs). */
@@ -79,14 +102,14 @@ function moduleFiles(modules: string, name: string, seen: Set<string>): string[]
  * and an /init running `init`; cached by content under test-artifacts/boot.
  */
 export function buildInitramfs(kernel: Kernel, opts: InitramfsOptions): string {
-  const names = [...CD_MODULES, ...opts.extraModules];
+  const names = [...CD_MODULES[kernel.arch], ...opts.extraModules];
   const key = createHash('sha256').update(JSON.stringify([kernel.modules, names, opts.init])).digest('hex').slice(0, 16);
   const out = join(CACHE, `initramfs-${key}.gz`);
   if (existsSync(out)) return out;
   const root = mkdtempSync(join(tmpdir(), 'initramfs-'));
   try {
     for (const d of ['bin', 'lib/modules', 'proc', 'sys', 'dev', 'mnt']) mkdirSync(join(root, d), { recursive: true });
-    copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
+    copyFileSync(busyboxFor(kernel.arch), join(root, 'bin/busybox'));
     const loaded: string[] = [];
     const seen = new Set<string>();
     for (const path of names.flatMap((n) => moduleFiles(kernel.modules, n, seen))) {
@@ -126,17 +149,48 @@ export function bootQemu(iso: string, as: 'cdrom' | 'disk', timeoutSeconds = 150
   return runQemu([...(firmware === 'uefi' ? ['-bios', OVMF] : []), ...drive], timeoutSeconds);
 }
 
+/** Boots qemu (TCG) under OVMF (UEFI) from a disk image in qemu format `format` (raw, qcow2, vpc, vmdk, vdi); resolves with the serial output. */
+export function bootUefiDisk(image: string, format: string, timeoutSeconds = 150): Promise<string> {
+  return runQemu(['-bios', OVMF, '-drive', `file=${image},format=${format},if=ide,snapshot=on`], timeoutSeconds);
+}
+
 /**
  * Boots qemu (TCG) straight into `vmlinuz` with `initrd`, as a bootloader (or iPXE) would, with
- * `disk` (raw, never written) as the first IDE disk if given; resolves with the serial output.
+ * `disk` (raw; the guest's writes land in it) as the first IDE disk if given; resolves with the serial output.
  */
 export function bootKernel(vmlinuz: string, initrd: string, cmdline: string, timeoutSeconds = 150, disk?: string): Promise<string> {
-  const drive = disk === undefined ? [] : ['-drive', `file=${disk},format=raw,if=ide,snapshot=on`];
+  const drive = disk === undefined ? [] : ['-drive', `file=${disk},format=raw,if=ide`];
   return runQemu(['-kernel', vmlinuz, '-initrd', initrd, '-append', `console=ttyS0 panic=-1 ${cmdline}`, ...drive], timeoutSeconds);
 }
 
-function runQemu(boot: string[], timeoutSeconds: number): Promise<string> {
-  const args = [String(timeoutSeconds), 'qemu-system-x86_64', '-accel', 'tcg', '-display', 'none', '-serial', 'stdio', '-m', '512', '-no-reboot', ...boot];
+/** qemu's PC (SeaBIOS unless told otherwise), 512 MiB, serial console on stdio. */
+const PC = ['qemu-system-x86_64', '-accel', 'tcg', '-display', 'none', '-serial', 'stdio', '-m', '512', '-no-reboot'];
+/** qemu's aarch64 virt machine, as RECIPES.md boots it; firmware is added by the caller. */
+const VIRT = ['qemu-system-aarch64', '-M', 'virt', '-cpu', 'cortex-a57', '-m', '1024', '-accel', 'tcg', '-display', 'none', '-serial', 'stdio', '-no-reboot', '-nic', 'none'];
+/** aarch64 UEFI firmware (Debian's qemu-efi-aarch64): code, and variables a boot may write (copied per boot). */
+export const AAVMF = { code: '/usr/share/AAVMF/AAVMF_CODE.fd', vars: '/usr/share/AAVMF/AAVMF_VARS.fd' };
+
+/** Boots qemu's aarch64 virt machine under AAVMF from `image` as a virtio-scsi CD or a virtio-blk disk; resolves with the serial output. */
+export async function bootAarch64(image: string, as: 'cdrom' | 'disk', timeoutSeconds = 240): Promise<string> {
+  const vars = join(mkdtempSync(join(tmpdir(), 'aavmf-')), 'vars.fd');
+  copyFileSync(AAVMF.vars, vars);
+  const media = as === 'cdrom' ? ['-drive', `if=none,id=d,file=${image},format=raw,media=cdrom,snapshot=on`, '-device', 'virtio-scsi-pci', '-device', 'scsi-cd,drive=d']
+    : ['-drive', `if=none,id=d,file=${image},format=raw,media=disk,snapshot=on`, '-device', 'virtio-blk-pci,drive=d'];
+  const firmware = ['-drive', `if=pflash,format=raw,readonly=on,file=${AAVMF.code}`, '-drive', `if=pflash,format=raw,file=${vars}`];
+  try {
+    return await runQemu([...firmware, ...media], timeoutSeconds, VIRT);
+  } finally {
+    rmSync(join(vars, '..'), { recursive: true, force: true });
+  }
+}
+
+/** Boots the aarch64 virt machine straight into `image` (an arm64 Image) with `initrd`, as iPXE would; resolves with the serial output. */
+export function bootKernelAarch64(image: string, initrd: string, cmdline: string, timeoutSeconds = 240): Promise<string> {
+  return runQemu(['-kernel', image, '-initrd', initrd, '-append', `console=ttyAMA0 panic=-1 ${cmdline}`], timeoutSeconds, VIRT);
+}
+
+function runQemu(boot: string[], timeoutSeconds: number, machine = PC): Promise<string> {
+  const args = [String(timeoutSeconds), ...machine, ...boot];
   return new Promise((done, fail) => {
     const p = spawn('timeout', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

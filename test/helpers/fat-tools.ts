@@ -1,6 +1,12 @@
 // Real tools as judges of a FAT image: fsck.fat (dosfstools 4.2), mtools (mdir, mcopy) and fatcat.
+import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { fatImage, type FatOptions } from '../../core/fat/fat-writer.ts';
+import { walk, type ImageDir } from '../../core/image/tree.ts';
+import { binaryToText } from '../../core/io/binary-string.ts';
 import { isZeros, type SparseSource } from '../../core/io/sparse.ts';
 
 /** Writes the image to `path` with its zero runs left as holes. */
@@ -48,13 +54,13 @@ export function mcopyOut(image: string, dir: string): void {
   execFileSync('mcopy', ['-s', '-n', '-i', image, '::', dir], { env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
 }
 
-/** `fsck.fat -n -l`: the paths it checks, long names first ("/a/b (SHORT)" → "a/b"). */
+/** `fsck.fat -n -l`: the paths it checks ("/a/b (SHORT)" → "a/b"; a short name has no spaces and at most 12 characters). */
 export function fsckListing(image: string): string[] {
   const out = execFileSync('fsck.fat', ['-n', '-l', image], { encoding: 'utf8', env, maxBuffer: 256 << 20 });
   return out
     .split('\n')
     .filter((l) => l.startsWith('Checking file /'))
-    .map((l) => l.slice('Checking file /'.length).replace(/ \([^()]*\)$/, ''));
+    .map((l) => l.slice('Checking file /'.length).replace(/ \([^ ]{1,12}\)$/, ''));
 }
 
 /** The boot sector fields mkfs.fat chooses, read back from an image. */
@@ -80,4 +86,53 @@ export function bootSectorFields(bytes: Uint8Array): Record<string, number | str
 /** `mdir` of one directory, long names beside short ones. */
 export function mdirListing(image: string, path: string): string {
   return execFileSync('mdir', ['-i', image, path], { encoding: 'utf8', env });
+}
+
+async function treeHashes(root: ImageDir): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const { path, node } of walk(root)) {
+    if (node.kind !== 'file') continue;
+    const h = createHash('sha256');
+    for await (const c of node.data.stream()) h.update(c);
+    out.set(binaryToText(path), h.digest('hex'));
+  }
+  return out;
+}
+
+function diskHashes(dir: string, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) diskHashes(p, `${prefix}${name}/`, out);
+    else out.set(`${prefix}${name}`, createHash('sha256').update(readFileSync(p)).digest('hex'));
+  }
+  return out;
+}
+
+const allPaths = (root: ImageDir) => [...walk(root)].map(({ path, node }) => `${binaryToText(path)}${node.kind === 'dir' ? '/' : ''}`).sort();
+
+// Long names are UTF-16; a character beyond U+FFFF is a surrogate pair, as Windows and Linux write
+// it. mtools 4.0.32 shows each half as "_" and fsck.fat 4.2 prints them as ":XXXX" escapes.
+const ASTRAL = /[\u{10000}-\u{10FFFF}]/gu;
+const asMtoolsShows = (p: string) => p.replace(ASTRAL, '__');
+const hasAstral = (p: string) => /[\u{10000}-\u{10FFFF}]/u.test(p);
+
+/**
+ * Writes the volume under `dir`, then lets fsck.fat -n -V, mdir -/, fsck.fat -l and mcopy -s judge
+ * it: clean, every path listed under its long name, every file given back byte for byte.
+ */
+export async function judgeFat(root: ImageDir, opts: FatOptions, dir: string): Promise<{ image: string; summary: string }> {
+  const image = join(dir, 'vol.img');
+  await writeSparse(fatImage(root, opts), image);
+  const summary = assertFsckClean(image);
+  const paths = allPaths(root);
+  assert.deepEqual(mdirPaths(image).sort(), paths.map(asMtoolsShows).sort(), 'mdir -/ lists every path under its long name');
+  const checked = fsckListing(image).filter((p) => p !== '' && p !== opts.label);
+  assert.equal(checked.length, paths.length, 'fsck.fat -l checks every path');
+  assert.deepEqual(checked.filter((p) => !p.includes(':')).sort(), paths.filter((p) => !hasAstral(p)).map((p) => p.replace(/\/$/, '')).sort());
+  const out = join(dir, 'out');
+  mkdirSync(out);
+  mcopyOut(image, out);
+  const expected = new Map([...(await treeHashes(root))].map(([p, h]) => [asMtoolsShows(p), h]));
+  assert.deepEqual(diskHashes(out), expected, 'mcopy -s gives back every file byte for byte');
+  return { image, summary };
 }

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { buildInitramfs, debianKernel } from './boot.ts';
+import { buildInitramfs, debianKernel, debianPackage, type DebArch } from './boot.ts';
 import { run, ROOT } from './cli.ts';
 import { FixtureBuildError, sourceHash, withLock } from './fixtures.ts';
 
@@ -49,8 +49,11 @@ const DISK_MODULES = ['crc32c_generic', 'ext4', 'nls_cp437', 'nls_ascii', 'vfat'
 export const LIVE_MARKER = 'NIXOS-STAGE1-OK';
 export const DISK_MARKER = 'NIXOS-DISK-STAGE1-OK';
 
-async function initrds(): Promise<{ version: string; bzImage: string; live: string; disk: string }> {
-  const kernel = debianKernel();
+/** The NixOS system name of each Debian architecture. */
+const SYSTEM: Record<DebArch, string> = { amd64: 'x86_64-linux', arm64: 'aarch64-linux' };
+
+async function initrds(arch: DebArch): Promise<{ version: string; bzImage: string; live: string; disk: string }> {
+  const kernel = debianKernel(arch);
   const script = (name: string) => readFile(join(SOURCES, name), 'utf8');
   return {
     version: basename(kernel.modules),
@@ -60,27 +63,35 @@ async function initrds(): Promise<{ version: string; bzImage: string; live: stri
   };
 }
 
-let cached: Promise<NixosFixture> | undefined;
+const cached = new Map<DebArch, Promise<NixosFixture>>();
 
-/** The NixOS-like fixture, built on first use (about a minute: mostly the kernel download and Nix). */
-export function nixosFixture(): Promise<NixosFixture> {
-  cached ??= (async () => {
-    const inputs = await initrds();
-    const shared = await sourceHash(join(ROOT, 'test/fixtures'));
-    const dir = join(ROOT, 'test-artifacts/nixos-fixture', await sourceHash(SOURCES, JSON.stringify({ shared, ...inputs })));
-    const complete = () => existsSync(join(dir, STAMP));
-    if (!complete()) {
-      await mkdir(dir, { recursive: true });
-      await withLock(`${dir}.lock`, complete, async () => {
-        const r = await run('bash', [join(SOURCES, 'make-nixos-cache.sh'), dir, inputs.version, inputs.bzImage, inputs.live, inputs.disk]);
-        await writeFile(join(dir, 'make-nixos-cache.log'), r.stdout + r.stderr);
-        if (r.code !== 0) throw new FixtureBuildError(`test/fixtures/nixos/make-nixos-cache.sh exited ${r.code}:\n${r.stderr.slice(-4000)}`);
-        await writeFile(join(dir, STAMP), new Date().toISOString());
-      });
-    }
-    return { dir, ...(JSON.parse(await readFile(join(dir, 'nixos-fixture.json'), 'utf8')) as Omit<NixosFixture, 'dir'>) };
-  })();
-  return cached;
+/**
+ * The NixOS-like fixture for `arch`, built on first use (about a minute: mostly the kernel download
+ * and Nix). On arm64 the toplevels are aarch64-linux: an `Image` kernel, systemd-bootaa64.efi, and
+ * no syslinux in any closure (so `biosOnly` and `uefiOnly` are alike there).
+ */
+export function nixosFixture(arch: DebArch = 'amd64'): Promise<NixosFixture> {
+  let fixture = cached.get(arch);
+  if (fixture === undefined) cached.set(arch, (fixture = buildFixture(arch)));
+  return fixture;
+}
+
+async function buildFixture(arch: DebArch): Promise<NixosFixture> {
+  const inputs = await initrds(arch);
+  const systemdBoot = arch === 'amd64' ? [] : [SYSTEM[arch], join(debianPackage('systemd-boot-efi', arch), 'usr/lib/systemd/boot/efi/systemd-bootaa64.efi')];
+  const shared = await sourceHash(join(ROOT, 'test/fixtures'));
+  const dir = join(ROOT, 'test-artifacts/nixos-fixture', await sourceHash(SOURCES, JSON.stringify({ shared, ...inputs, systemdBoot })));
+  const complete = () => existsSync(join(dir, STAMP));
+  if (!complete()) {
+    await mkdir(dir, { recursive: true });
+    await withLock(`${dir}.lock`, complete, async () => {
+      const r = await run('bash', [join(SOURCES, 'make-nixos-cache.sh'), dir, inputs.version, inputs.bzImage, inputs.live, inputs.disk, ...systemdBoot]);
+      await writeFile(join(dir, 'make-nixos-cache.log'), r.stdout + r.stderr);
+      if (r.code !== 0) throw new FixtureBuildError(`test/fixtures/nixos/make-nixos-cache.sh exited ${r.code}:\n${r.stderr.slice(-4000)}`);
+      await writeFile(join(dir, STAMP), new Date().toISOString());
+    });
+  }
+  return { dir, ...(JSON.parse(await readFile(join(dir, 'nixos-fixture.json'), 'utf8')) as Omit<NixosFixture, 'dir'>) };
 }
 
 /** A config over the fixture's cache building `format` from `toplevel`, with `extra` on top. */

@@ -1,18 +1,7 @@
 // Random sparse images for the disk tests: data runs at odd offsets with zeros between, streamed
 // in chunks of random length so writers meet every chunk/block boundary.
 import type { ByteRange, SparseChunk, SparseSource } from '../../core/io/sparse.ts';
-
-/** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './synthetic-cache.ts';
 
 export const randInt = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 
@@ -32,7 +21,7 @@ export function randomRuns(r: () => number, size: number, count: number, maxLeng
 
 /** The bytes of run `i`: random, with a zero stretch in the middle (allocated but zero). */
 function runBytes(seed: number, i: number, length: number): Uint8Array {
-  const r = prng(seed * 7919 + i);
+  const r = rng(seed * 7919 + i);
   const b = Uint8Array.from({ length }, () => 1 + Math.floor(r() * 255));
   if (length > 3) b.fill(0, Math.floor(length / 3), Math.floor((2 * length) / 3));
   return b;
@@ -44,7 +33,7 @@ export function randomSparse(size: number, runs: readonly ByteRange[], seed: num
     size,
     allocated: () => runs,
     async *chunks(): AsyncGenerator<SparseChunk> {
-      const r = prng(seed);
+      const r = rng(seed);
       let pos = 0;
       for (const [i, run] of runs.entries()) {
         if (run.offset > pos) yield { zeros: run.offset - pos };

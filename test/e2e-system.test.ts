@@ -1,0 +1,181 @@
+// The toplevel-first flow in headless Chromium: a NixOS-like toplevel (test/fixtures/nixos) named in
+// the page, read from its cache, and built as the image chosen from the targets offered; each
+// download must equal, byte for byte, what the CLI writes for the equivalent config.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { parseConfig } from '../core/pipeline/config.ts';
+import { ERROR_HEADLINES } from '../core/errors.ts';
+import { BUILD_TIMEOUT, openBrowser, pressAndDownload, screenshot, serveWebApp, type BrowserSession, type WebApp } from './helpers/browser.ts';
+import { serveCache, type CacheServer } from './helpers/cache-server.ts';
+import { runCli } from './helpers/cli.ts';
+import { nixosFixture, toplevelConfig, type NixosFixture } from './helpers/nixos-fixture.ts';
+
+let fx: NixosFixture;
+let app: WebApp;
+let cache: CacheServer;
+let session: BrowserSession;
+let tmp: string;
+
+async function cliBuild(name: string, config: Record<string, unknown>): Promise<Buffer> {
+  const cfg = join(tmp, `${name}.json`);
+  const out = join(tmp, name);
+  await writeFile(cfg, JSON.stringify(config));
+  const r = await runCli(['build', cfg, '--output', out, '--cache-dir', join(tmp, 'cli-cache'), '--quiet']);
+  assert.equal(r.code, 0, `CLI build failed: ${r.stderr}`);
+  return readFile(out);
+}
+
+/** Names the system in the page by typing, as a user would, and waits for the report (or the error). */
+async function nameSystem(page: Page, toplevel: string, cacheUrl = cache.url, key = fx.publicKey): Promise<void> {
+  await page.goto('about:blank');
+  await page.goto(app.url);
+  await page.fill('#toplevel', toplevel);
+  await page.fill('#system-cache', cacheUrl);
+  await page.fill('#system-key', key);
+  await page.press('#system-key', 'Enter');
+}
+
+const available = (page: Page, id: string) => page.getAttribute(`.target[data-target="${id}"]`, 'data-available');
+
+/** Whether this version's parser takes a format (disk and netboot come from other branches). */
+function parses(config: Record<string, unknown>): boolean {
+  try {
+    parseConfig(config);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function tabTo(page: Page, id: string): Promise<void> {
+  for (let i = 0; i < 80; i++) {
+    if ((await page.evaluate(() => document.activeElement?.id)) === id) return;
+    await page.keyboard.press('Tab');
+  }
+  assert.fail(`#${id} cannot be reached with Tab`);
+}
+
+describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => {
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'nix-imager-e2e-system-'));
+    fx = await nixosFixture();
+    cache = await serveCache(fx.cache);
+    app = await serveWebApp();
+    session = await openBrowser();
+  });
+
+  after(async () => {
+    await session?.close();
+    await cache?.close();
+    await app?.stop();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  test('keyboard only: the live toplevel, inspected and built as a live ISO, equals the CLI output', async () => {
+    const { page } = session;
+    await page.goto(app.url);
+    await tabTo(page, 'toplevel');
+    await page.keyboard.type(fx.paths.live);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(cache.url);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(fx.publicKey);
+    await screenshot(page, 'system-01-named');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.targets', { timeout: BUILD_TIMEOUT });
+    await screenshot(page, 'system-02-inspected');
+    assert.match((await page.textContent('#system-label'))!, /24\.05/);
+    assert.equal(await page.textContent('#system-double'), 'x86_64-linux');
+    assert.match((await page.textContent('#system-kernel'))!, /linux-6\.1\.0/);
+    const closure = (await page.textContent('#system-closure'))!;
+    assert.match(closure, /^\d+ store paths · /);
+    assert.ok(await page.locator(`.treemap .tile[data-path="${fx.paths.live}"]`).count() === 1, 'the toplevel is in the treemap');
+    // Suitability: a live system is offered as a live ISO and tarballs; disks need a disk system.
+    assert.equal(await available(page, 'iso'), 'true');
+    assert.equal(await available(page, 'lxc'), 'true');
+    assert.equal(await available(page, 'tarball'), 'true');
+    assert.equal(await available(page, 'qcow2'), 'false');
+    assert.match((await page.textContent('.target[data-target="qcow2"] small'))!, parses({ format: 'disk', toplevel: fx.paths.live, diskFormat: 'qcow2' }) ? /root=LABEL=/ : /not in this version/);
+    // The first available target has the focus; Space chooses it.
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'target-iso');
+    await page.keyboard.press('Space');
+    await page.waitForSelector('#config-status[data-valid="true"]');
+    await tabTo(page, 'build');
+    const download = page.waitForEvent('download', { timeout: BUILD_TIMEOUT });
+    await page.keyboard.press('Enter');
+    const d = await download;
+    await page.waitForSelector('body[data-state="done"]');
+    await screenshot(page, 'system-03-iso-built');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'download', 'focus lands on the download, not <body>');
+    const want = await cliBuild('live.iso', toplevelConfig(fx, fx.paths.live, 'iso', { substituters: [fx.cache] }));
+    assert.equal(d.suggestedFilename(), parseConfig(toplevelConfig(fx, fx.paths.live, 'iso')).fileName);
+    assert.ok((await readFile(await d.path())).equals(want), 'the browser ISO differs from the CLI ISO');
+  });
+
+  test('the LXC container tarball chosen from the targets equals the CLI output', async () => {
+    const { page } = session;
+    await nameSystem(page, fx.paths.plain);
+    await page.waitForSelector('.targets', { timeout: BUILD_TIMEOUT });
+    await page.check('#target-lxc');
+    await page.waitForSelector('#config-status[data-valid="true"]');
+    assert.match((await page.textContent('#build'))!, /nixos-system-x86_64-linux\.tar\.xz/);
+    const got = await pressAndDownload(session);
+    await screenshot(page, 'system-04-lxc-built');
+    const want = await cliBuild('lxc.tar.xz', toplevelConfig(fx, fx.paths.plain, 'tarball', { preset: 'lxc', substituters: [fx.cache] }));
+    assert.equal(got.name, 'nixos-system-x86_64-linux.tar.xz');
+    assert.ok(got.bytes.equals(want), 'the browser LXC tarball differs from the CLI one');
+    // Another target makes the "Image ready" card stale: it goes.
+    await page.check('#target-proxmox-lxc');
+    await page.waitForFunction(() => document.querySelector('#result .done') === null);
+  });
+
+  test('a disk system is not offered as a live ISO, with the reason', async () => {
+    const { page } = session;
+    await nameSystem(page, fx.paths.disk);
+    await page.waitForSelector('.targets', { timeout: BUILD_TIMEOUT });
+    assert.equal(await available(page, 'iso'), 'false');
+    assert.match((await page.textContent('.target[data-target="iso"] small'))!, /no root=LABEL=/);
+    assert.equal(await available(page, 'lxc'), 'true');
+  });
+
+  const errorCases: { kind: string; setup: () => [string, string, string]; headline: string; words: RegExp }[] = [
+    { kind: 'config (empty toplevel)', setup: () => ['', cache.url, fx.publicKey], headline: ERROR_HEADLINES.config, words: /Toplevel store path/ },
+    { kind: 'config (not a store path)', setup: () => ['/tmp/result', cache.url, fx.publicKey], headline: ERROR_HEADLINES.config, words: /toplevel/ },
+    { kind: 'path not in the cache', setup: () => ['/nix/store/00000000000000000000000000000000-nixos-system-gone-24.05', cache.url, fx.publicKey], headline: ERROR_HEADLINES['missing-path'], words: /00000000000000000000000000000000-nixos-system-gone/ },
+    { kind: 'signature not trusted', setup: () => [fx.paths.live, cache.url, 'other-1:' + Buffer.alloc(32, 7).toString('base64')], headline: ERROR_HEADLINES.signature, words: /fixture-1/ },
+    { kind: 'cache unreachable', setup: () => [fx.paths.live, 'http://127.0.0.1:9/cache', fx.publicKey], headline: ERROR_HEADLINES.download, words: /127\.0\.0\.1:9/ },
+  ];
+  for (const c of errorCases) {
+    test(`error kind: ${c.kind}`, async () => {
+      const { page } = session;
+      await nameSystem(page, ...c.setup());
+      if (await page.isVisible('#trust-only')) await page.click('#trust-only');
+      await page.waitForSelector('#result .error', { timeout: BUILD_TIMEOUT });
+      const title = (await page.textContent('#result .error h3'))!;
+      assert.equal(title.toLowerCase(), c.headline.toLowerCase());
+      assert.match((await page.textContent('#result .error'))!, c.words);
+      await screenshot(page, `system-error-${c.kind.replace(/[^a-z]+/g, '-')}`);
+    });
+  }
+
+  test('phone width and dark mode: the flow fits 360 px', async () => {
+    const { page } = session;
+    await page.setViewportSize({ width: 360, height: 780 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await nameSystem(page, fx.paths.live);
+    await page.waitForSelector('.targets', { timeout: BUILD_TIMEOUT });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow} px wider than a 360 px screen`);
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.notEqual(bg, 'rgb(244, 246, 250)', 'dark mode keeps the light background');
+    await screenshot(page, 'system-05-phone-dark');
+    await page.setViewportSize({ width: 1360, height: 900 });
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+});
