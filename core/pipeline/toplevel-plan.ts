@@ -85,7 +85,6 @@ async function planLiveIso(config: BuildConfig, sources: Sources): Promise<Tople
   const system = liveSystem(t, iso.volumeID ?? undefined);
   checkInClosure(system, closure);
 
-  // Machines without a PC BIOS (aarch64) boot UEFI only, without a note.
   // Decide from names and links first, so a toplevel nothing could boot is refused before any download.
   const wantBios = iso.bootImage !== null && system.architecture.bios;
   const syslinuxCandidates = wantBios ? [...closure.keys()].filter((p) => /-syslinux-/.test(p.slice(p.lastIndexOf('/')))) : [];
@@ -95,6 +94,7 @@ async function planLiveIso(config: BuildConfig, sources: Sources): Promise<Tople
   const notes: string[] = [];
   const syslinux = await findSyslinux(syslinuxCandidates, store);
   if (wantBios && syslinux === undefined) notes.push(`${top}: no BIOS boot: no store path in its closure has ${SYSLINUX_DIR}/isolinux.bin (add syslinux to the system)`);
+  if (iso.bootImage !== null && !system.architecture.bios) notes.push(`${top}: no BIOS boot: ${system.architecture.system} machines have no PC BIOS`);
   const systemdBoot = iso.efiBootImage !== null ? await findSystemdBoot(t.systemd, system, closure, store) : undefined;
   if (iso.efiBootImage !== null && systemdBoot === undefined) {
     notes.push(`${top}: no UEFI boot: ${t.systemd === undefined ? 'it has no systemd link' : `${t.systemd} has no ${SYSTEMD_BOOT_DIR}/${system.architecture.systemdBootFile}`} (systemd-boot)`);
