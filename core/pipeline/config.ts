@@ -271,7 +271,7 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
   const system = givenSystem ?? 'x86_64-linux';
   const top = str(json, 'toplevel', 'toplevel');
   const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
-  if (toplevel !== null && format === 'squashfs') throw new ConfigError('toplevel', 'builds "format": "iso" (a live ISO), "netboot", "disk" (a disk image) or "tarball" (a system or container tarball), not "squashfs"');
+  if (toplevel !== null && format === 'squashfs') throw new ConfigError('toplevel', 'builds "format": "iso" (a live ISO), "disk" (a disk image) or "tarball" (a system or container tarball), or netboot files ("netboot"), not "squashfs"');
   const preset = oneOf(json, 'preset', 'preset', TARBALL_PRESETS) ?? null;
   if (preset !== null && (toplevel === null || format !== 'tarball')) throw new ConfigError('preset', 'applies to a tarball of a "toplevel" ("format": "tarball" with "toplevel" set)');
   const seen = new Map<string, number>();
