@@ -2,7 +2,7 @@
 // where V8's young generation can be capped (resourceLimits). The main thread's is sized by V8
 // alone and grows to 32 MiB under a build's allocation rate; it cannot be changed from inside the
 // process. The main thread parses the command line, draws progress and relays signals.
-import type { BuildSummary } from '../core/pipeline/build-image.ts';
+import type { BuildSummary, CacheRequestOptions } from '../core/pipeline/build-image.ts';
 import type { Progress } from '../core/pipeline/progress.ts';
 import { fromErrorData, NixImagerError, type ErrorData } from '../core/errors.ts';
 import { startWorker, workerEntry } from './start-worker.ts';
@@ -15,6 +15,7 @@ export interface BuildRequest {
   configDir: string;
   cacheDir?: string;
   threads?: number;
+  http: CacheRequestOptions;
   /** Whether to send progress (at most every 100 ms). */
   progress: boolean;
 }

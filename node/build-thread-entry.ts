@@ -5,10 +5,11 @@ import { AbortedError, toErrorData } from '../core/errors.ts';
 import type { Progress, Stage } from '../core/pipeline/progress.ts';
 import type { BuildReply, BuildRequest } from './build-in-thread.ts';
 import { buildToFile } from './build-to-file.ts';
+import { authHint } from './cache-credentials.ts';
 
 const port = parentPort;
 if (!port) throw new Error('node/build-thread-entry.ts must run as a worker_threads worker');
-const { json, output, configDir, cacheDir, threads, progress } = workerData as BuildRequest;
+const { json, output, configDir, cacheDir, threads, http, progress } = workerData as BuildRequest;
 const abort = new AbortController();
 port.on('message', (m) => {
   if (m === 'abort') abort.abort(new AbortedError('interrupted'));
@@ -25,7 +26,7 @@ const onProgress = (p: Progress) => {
   latest.clear();
 };
 try {
-  post({ kind: 'done', summary: await buildToFile(json, output, { configDir, cacheDir, threads, signal: abort.signal, onProgress: progress ? onProgress : undefined }) });
+  post({ kind: 'done', summary: await buildToFile(json, output, { configDir, cacheDir, threads, http: { ...http, authHint }, signal: abort.signal, onProgress: progress ? onProgress : undefined }) });
 } catch (e) {
   post({ kind: 'failed', error: toErrorData(e) });
 } finally {

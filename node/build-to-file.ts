@@ -1,11 +1,12 @@
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildImage, type BuildSummary } from '../core/pipeline/build-image.ts';
+import { buildImage, type BuildSummary, type CacheRequestOptions } from '../core/pipeline/build-image.ts';
 import { parseConfig } from '../core/pipeline/config.ts';
 import type { ProgressListener } from '../core/pipeline/progress.ts';
 import { createDirectorySink } from './directory-sink.ts';
-import { createFileSink } from './file-sink.ts';
+import { createOutputSink, OUTPUT_TEMP } from './file-sink.ts';
+import { sweepStale } from './stale-temporaries.ts';
 import { createNodePlatform } from './platform.ts';
 
 export interface BuildToFileOptions {
@@ -15,6 +16,8 @@ export interface BuildToFileOptions {
   cacheDir?: string;
   /** Compression workers, 0 = one per core; default: the config's "threads". */
   threads?: number;
+  /** Time limits and credentials for the substituters. */
+  http?: CacheRequestOptions;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
 }
@@ -34,6 +37,7 @@ export function substituterUrl(s: string, configDir: string): string {
 /**
  * Builds the image `config` (the JSON of a config file) describes into `outputPath`, as
  * `nix-imager build` does: the file appears there only when complete; on failure nothing is left.
+ * `-` is standard output, an existing device or FIFO is written into (see createOutputSink).
  * A netboot build to a path ending in "/" writes its files into that directory.
  */
 export async function buildToFile(config: unknown, outputPath: string, opts: BuildToFileOptions = {}): Promise<BuildSummary> {
@@ -41,9 +45,11 @@ export async function buildToFile(config: unknown, outputPath: string, opts: Bui
   const parsed = parseConfig(config, { resolveSubstituter: (s) => substituterUrl(s, configDir) });
   const platform = createNodePlatform({ configDir, cacheDir: resolve(opts.cacheDir ?? defaultCacheDir()), threads: opts.threads ?? parsed.threads });
   try {
+    const output = outputPath === '-' ? outputPath : resolve(outputPath);
+    if (output !== '-') await sweepStale(dirname(output), OUTPUT_TEMP);
     // A netboot build to `--output DIR/` unpacks its files there.
-    const sink = outputPath.endsWith('/') ? await createDirectorySink(resolve(outputPath)) : await createFileSink(resolve(outputPath));
-    return await buildImage(parsed, platform, sink, { signal: opts.signal, onProgress: opts.onProgress });
+    const sink = outputPath.endsWith('/') ? await createDirectorySink(output) : await createOutputSink(output, opts.signal);
+    return await buildImage(parsed, platform, sink, { signal: opts.signal, onProgress: opts.onProgress, http: opts.http });
   } finally {
     await platform.dispose();
   }

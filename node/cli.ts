@@ -3,10 +3,13 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ERROR_HEADLINES, fromErrorData } from '../core/errors.ts';
 import { ConfigError, parseConfig, type BuildConfig } from '../core/pipeline/config.ts';
+import { configHelp } from '../core/pipeline/config-schema.ts';
 import { buildInThread } from './build-in-thread.ts';
 import { substituterUrl } from './build-to-file.ts';
 import { formatBytes } from '../core/io/format-bytes.ts';
 import { progressLine } from './progress-line.ts';
+import { loadCredentials } from './cache-credentials.ts';
+import { secretsOf } from '../core/cache/credentials.ts';
 
 const HELP = `nix-imager — NixOS system tarballs, ISO images, disk images and squashfs store images from a Nix binary cache
 
@@ -22,54 +25,36 @@ appears under its name only when it is complete; on failure nothing is left ther
 Options:
   -o, --output <file>   where to write the image (a directory: the image keeps its default
                         name, e.g. nixos-system-x86_64-linux.tar.xz). Default: that name in
-                        the current directory.
+                        the current directory. "-" is standard output (e.g. | dd); an existing
+                        device or FIFO is written into; a symlink's target file is replaced.
   --cache-dir <dir>     NAR cache (verified, uncompressed NARs keyed by NarHash). Default:
                         $NIX_IMAGER_CACHE, else $XDG_CACHE_HOME/nix-imager, else ~/.cache/nix-imager.
-  --threads <n>         compression workers (default: the config's "threads", 0 = one per core).
+  --threads <n>         compression workers (default: the config's "threads", 0 = one per core;
+                        at most one per core, more would only cost memory).
                         Each holds about 150 MiB at xz -6 (liblzma's 94 MiB and a block in and out).
+  --timeout <s>         seconds to wait for a response's headers, and the window of the body's
+                        rate check (default 30).
+  --min-rate <B/s>      slowest body accepted, in bytes per second averaged over --timeout
+                        (default 1024); a slower or stalled download is retried (3 tries for
+                        a NAR, 5 for a narinfo), then fails naming the store path and URL.
+  --netrc-file <file>   credentials for private caches, as Nix's netrc-file: "machine HOST
+                        login USER password SECRET" (Cachix and Attic: "machine HOST password
+                        TOKEN"), sent as HTTP Basic auth to that host only, never on a redirect
+                        to another. Default: $NIX_IMAGER_NETRC, else /etc/nix/netrc, else
+                        ~/.netrc, when readable.
+  --token <host>=<tok>  a bearer token for the substituter on <host> (repeatable; takes
+                        precedence over netrc). $NIX_IMAGER_TOKEN_<HOST> does the same and keeps
+                        the token out of the process list: the host upper-case, every other
+                        character "_" (cache.example.com: $NIX_IMAGER_TOKEN_CACHE_EXAMPLE_COM).
+                        A cache that answers 401 or 403 fails the build at once, naming it.
   -q, --quiet           no progress line.
   -h, --help            this text.  --version: the version.
 
 Config (JSON; relative paths are relative to the config file):
-  format              "tarball" | "iso" | "squashfs" | "netboot"                      (required)
-  toplevel            "/nix/store/…-nixos-system-…": with "iso", a NixOS live ISO built from
-                      the toplevel alone (squashfs store, isolinux from its syslinux, systemd-boot
-                      under UEFI, volume ID from root=LABEL=); with "netboot" (which needs it),
-                      bzImage, initrd (+ the store as a cpio) and netboot.ipxe in one tarball,
-                      or the three files with --output DIR/
-  substituters        binary caches, tried in order: "https://…", "file:///…" or a
-                      relative path                          (default ["https://cache.nixos.org"])
-  trustedPublicKeys   ["name:base64", …]          (default the cache.nixos.org-1 key)
-  requireSigs         refuse paths not signed by a trusted key (default true)
-                      Building a config you did not write trusts its author: its substituters,
-                      trustedPublicKeys and requireSigs decide what goes into the image.
-  toplevel            a NixOS system's toplevel store path (config.system.build.toplevel):
-                      with "iso", its live ISO (boot menus, kernel and initrd from it); with
-                      "tarball", its closure in make-system-tarball's layout, shaped by "preset"
-  preset              with "toplevel" and "tarball": the container tarball of nixpkgs' module
-                        "lxc"          LXC/Incus (lxc-container.nix): /sbin/init -> <toplevel>/init,
-                                       /etc/os-release, empty /proc /sys /dev
-                        "proxmox-lxc"  Proxmox VE CT template (proxmox-lxc.nix): /sbin/init,
-                                       empty /root and /etc/systemd/network
-                      without a preset: the plain system tarball (closure + nix-path-registration)
-  storeContents       [{ "object": "/nix/store/…", "symlink": "/run/current-system" | "none" }]
-                      their closure goes under /nix/store, with /nix-path-registration
-                      (for nix-store --load-db) and the symlinks
-  contents            [{ "source": "/nix/store/…/file" | "./local-file", "target": "/abs/path" },
-                       { "text": "…", "target": "/abs/path" }]   copied like cp -a; text is 0444
-  compression         "xz" (tarball default) | "gzip" | "zstd" | "none" (iso/squashfs default)
-  xzPreset            0-9 (default 6)          xzBlockSize  bytes per xz block (default 24 MiB)
-  threads             compression workers, 0 = one per core (default 0)
-  squashfsCompression "zstd" (default) | "xz" | "gzip"   squashfsBlockSize (default 1 MiB)
-  sourceDateEpoch     timestamps in ISO and squashfs images (default 315532800)
-  fileName            output base name without compression extension
-  system              used in default names (default "x86_64-linux")
-  iso                 { isoName, volumeID, appID, publisher, bootable, bootImage,
-                        efiBootable, efiBootImage, usbBootable, isohybridMbrImage,
-                        squashfsContents: ["/nix/store/…"], squashfsCompression,
-                        bootTimeout: seconds the boot menus wait, with toplevel (default 10) }
-                      with toplevel, bootable/efiBootable/usbBootable default to true and the
-                      boot images come from the closure
+${configHelp()}
+
+Building a config you did not write trusts its author: its substituters, trustedPublicKeys and
+requireSigs decide what goes into the image.
 
 Exit status: 0 on success; 1 when the build fails (one line on stderr says which store path
 and what failed); 2 for a usage error.
@@ -78,6 +63,24 @@ and what failed); 2 for a usage error.
 class UsageError extends Error {}
 
 
+function httpHosts(substituters: string[]): string[] {
+  return substituters.flatMap((s) => (/^https?:/i.test(s) ? [new URL(s).hostname] : []));
+}
+
+/** Every secret the build was given: no line this process prints may hold one. */
+const secrets: string[] = [];
+
+function scrubbed(line: string): string {
+  return secrets.reduce((l, s) => l.split(s).join('…'), line);
+}
+
+function positiveNumber(given: string | undefined, flag: string, fallback: number): number {
+  if (given === undefined) return fallback;
+  const n = Number(given);
+  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`${flag} takes a positive number`);
+  return n;
+}
+
 async function version(): Promise<string> {
   const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -85,6 +88,7 @@ async function version(): Promise<string> {
 
 async function outputPath(given: string | undefined, config: BuildConfig): Promise<string> {
   if (given === undefined) return resolve(config.fileName);
+  if (given === '-') return given;
   if (config.format === 'netboot' && given.endsWith('/')) return `${resolve(given)}/`;
   const st = await stat(given).catch(() => null);
   return st?.isDirectory() ? join(resolve(given), config.fileName) : resolve(given);
@@ -98,6 +102,10 @@ async function runBuild(args: string[]): Promise<void> {
       output: { type: 'string', short: 'o' },
       'cache-dir': { type: 'string' },
       threads: { type: 'string' },
+      timeout: { type: 'string' },
+      'min-rate': { type: 'string' },
+      'netrc-file': { type: 'string' },
+      token: { type: 'string', multiple: true },
       quiet: { type: 'boolean', short: 'q' },
     },
   });
@@ -105,7 +113,8 @@ async function runBuild(args: string[]): Promise<void> {
   const configPath = resolve(positionals[0]!);
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(configPath, 'utf8'));
+    // fatal: bytes that are not UTF-8 would otherwise become U+FFFD in file names, silently.
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(configPath)));
   } catch (e) {
     throw new ConfigError('(file)', `cannot read config ${configPath}: ${(e as Error).message}`);
   }
@@ -117,6 +126,13 @@ async function runBuild(args: string[]): Promise<void> {
     threads = Number(values.threads);
     if (!Number.isInteger(threads) || threads < 0) throw new UsageError('--threads takes a whole number (0 = one per core)');
   }
+  const credentials = await loadCredentials({ netrcFile: values['netrc-file'], tokens: values.token ?? [], hosts: httpHosts(config.substituters), env: process.env });
+  secrets.push(...secretsOf(credentials));
+  const http = {
+    timeoutMs: positiveNumber(values.timeout, '--timeout', 30) * 1000,
+    minBytesPerSecond: positiveNumber(values['min-rate'], '--min-rate', 1024),
+    credentials,
+  };
   const output = await outputPath(values.output, config);
   const cacheDir = values['cache-dir'] === undefined ? undefined : resolve(values['cache-dir']);
   const progress = !values.quiet && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
@@ -126,13 +142,13 @@ async function runBuild(args: string[]): Promise<void> {
   process.once('SIGTERM', onSignal);
   const started = Date.now();
   try {
-    const summary = await buildInThread({ json, output, configDir, cacheDir, threads, progress: progress !== undefined }, progress?.update, abort.signal);
+    const summary = await buildInThread({ json, output, configDir, cacheDir, threads, http, progress: progress !== undefined }, progress?.update, abort.signal);
     progress?.clear();
     for (const note of summary.notes) process.stderr.write(`nix-imager: note: ${note}\n`);
     if (!values.quiet) {
       const secs = (Date.now() - started) / 1000;
       process.stderr.write(
-        `nix-imager: wrote ${output} (${formatBytes(summary.bytes)}; ${summary.storePaths} store paths, ${formatBytes(summary.narBytes)} unpacked) in ${secs.toFixed(1)} s\n`,
+        `nix-imager: wrote ${output === '-' ? 'standard output' : output} (${formatBytes(summary.bytes)}; ${summary.storePaths} store paths, ${formatBytes(summary.narBytes)} unpacked) in ${secs.toFixed(1)} s\n`,
       );
     }
   } finally {
@@ -143,10 +159,14 @@ async function runBuild(args: string[]): Promise<void> {
 }
 
 /** What failed, on one line, led by what kind of failure it is (a config error and an interruption say so themselves). */
+/** The longest failure line printed: a message listing thousands of paths stays readable (and a terminal survives it). */
+const MAX_LINE = 2000;
+
 function failureLine(e: unknown): string {
   const error = fromErrorData(e);
   const message = error.message.replace(/\s*\n\s*/g, ' ');
-  return error.code === 'config' || error.code === 'aborted' ? message : `${ERROR_HEADLINES[error.code]}: ${message}`;
+  const line = error.code === 'config' || error.code === 'aborted' ? message : `${ERROR_HEADLINES[error.code]}: ${message}`;
+  return line.length <= MAX_LINE ? line : `${line.slice(0, MAX_LINE)}… (${line.length - MAX_LINE} more characters)`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -169,7 +189,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`nix-imager: ${usage ? (e as Error).message : failureLine(e)}\n`);
+    process.stderr.write(scrubbed(`nix-imager: ${usage ? (e as Error).message : failureLine(e)}\n`));
     if (usage) process.stderr.write(`Try 'nix-imager --help'.\n`);
     return usage ? 2 : 1;
   }

@@ -4,7 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ByteSink } from '../core/io/sink.ts';
-import { openAtomicFile, type AtomicFile } from './file-sink.ts';
+import { openAtomicFile, tempNameFor, type AtomicFile } from './file-sink.ts';
 
 const BLOCK = 512;
 
@@ -33,7 +33,7 @@ export async function createDirectorySink(dir: string): Promise<ByteSink> {
     const type = String.fromCharCode(h[156]!);
     const size = parseInt(field(h, 124, 12).trim() || '0', 8);
     if (type !== '0' || name.includes('/') || name === '' || name.startsWith('.')) throw new Error(`--output ${dir}: cannot unpack tar member ${JSON.stringify(name)} (type ${type}) into a flat directory`);
-    current = await openAtomicFile(join(dir, `.${name}.part-${process.pid}`), join(dir, name));
+    current = await openAtomicFile(join(dir, tempNameFor(name)), join(dir, name));
     files.push(current);
     dataLeft = size;
     padLeft = (BLOCK - (size % BLOCK)) % BLOCK;

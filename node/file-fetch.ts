@@ -33,6 +33,10 @@ function request(url: URL, init: RequestInit | undefined): Promise<http.Incoming
   });
 }
 
+function withoutAuthorization(headers: HeadersInit | undefined): Record<string, string> {
+  return Object.fromEntries([...new Headers(headers)].filter(([k]) => k !== 'authorization'));
+}
+
 /** GET over node:http(s), following redirects like fetch(); the body streams as a Web stream. */
 async function httpFetch(href: string, init?: RequestInit): Promise<Response> {
   let url = new URL(href);
@@ -44,7 +48,10 @@ async function httpFetch(href: string, init?: RequestInit): Promise<Response> {
     if (status >= 300 && status < 400 && status !== 304 && location !== undefined) {
       res.resume();
       if (hops >= MAX_REDIRECTS) throw new TypeError(`too many redirects from ${href}`);
-      url = new URL(location, url);
+      const next = new URL(location, url);
+      // Credentials are for the origin they were given for, as fetch() does it: never carried to another.
+      if (next.origin !== url.origin) init = { ...init, headers: withoutAuthorization(init?.headers) };
+      url = next;
       continue;
     }
     const empty = status === 204 || status === 304;

@@ -1,10 +1,14 @@
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { sliceSource, type DataSource, type RandomAccess } from '../core/io/data-source.ts';
 
 /** Opens a file for positioned reads; `knownSize` saves the fstat when the caller has it. */
 export async function openRandomAccess(path: string | Buffer, knownSize?: number): Promise<RandomAccess> {
   const handle = await open(path, 'r');
-  const size = knownSize ?? (await handle.stat()).size;
+  return randomAccessOf(handle, knownSize ?? (await handle.stat()).size);
+}
+
+/** Positioned reads of an open file of `size` bytes; close() closes the handle. */
+export function randomAccessOf(handle: FileHandle, size: number): RandomAccess {
   return {
     size,
     async read(offset, length) {

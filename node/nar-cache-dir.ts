@@ -1,29 +1,65 @@
-import { mkdir, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { NixImagerError } from '../core/errors.ts';
+import type { RandomAccess } from '../core/io/data-source.ts';
 import type { NarCache } from '../core/store/nar-cache.ts';
-import { openRandomAccess } from './fs-random-access.ts';
+import { randomAccessOf } from './fs-random-access.ts';
 import { openAtomicFile } from './file-sink.ts';
+import { sweepStale } from './stale-temporaries.ts';
+
+export class NarCacheDirError extends NixImagerError {
+  override name = 'NarCacheDirError';
+  readonly code = 'io';
+}
+
+/** Our temporaries in the NAR cache: `.<key>.<pid>.<random>.tmp`. */
+const NAR_TEMP = /^\.[0-9a-z]{52}\.(?<pid>\d+)\.[0-9a-z]+\.tmp$/;
+
+// Never blocks (a FIFO put at an entry's name would hang open() and with it every signal) and
+// never follows a symlink out of the cache.
+const ENTRY_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 
 /**
  * The NAR cache as a directory of `<nix32 NarHash>.nar` files. Entries are written under a
  * temporary name and renamed into place after verification, so a killed process leaves at
- * worst a stray temporary file, never a bad entry under a real name.
+ * worst a stray temporary file (swept when stale), never a bad entry under a real name. Anything
+ * at an entry's name that is not a regular file (a FIFO, a directory, a symlink) is removed as a
+ * bad entry.
  */
 export function narCacheDir(dir: string): NarCache {
-  const ready = mkdir(dir, { recursive: true });
+  const ready = mkdir(dir, { recursive: true }).then(
+    () => sweepStale(dir, NAR_TEMP),
+    (e: unknown) => {
+      throw new NarCacheDirError(`cannot create the NAR cache directory ${dir}: ${(e as Error).message}`, { cause: e });
+    },
+  );
+  // Awaited by every use; this only keeps a failure from counting as unhandled before the first.
+  ready.catch(() => {});
   const entry = (key: string) => {
     if (!/^[0-9a-z]{52}$/.test(key)) throw new Error(`bad NAR cache key ${JSON.stringify(key)}`);
     return join(dir, `${key}.nar`);
   };
+  const remove = async (key: string) => {
+    await rm(entry(key), { recursive: true, force: true }).catch((e: unknown) => {
+      throw new NarCacheDirError(`${entry(key)} is a bad NAR cache entry and cannot be removed: ${(e as Error).message}`, { cause: e });
+    });
+  };
   return {
-    async open(key) {
+    async open(key): Promise<RandomAccess | null> {
       await ready;
-      try {
-        return await openRandomAccess(entry(key));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw e;
-      }
+      const handle = await open(entry(key), ENTRY_FLAGS).catch(async (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return null;
+        if (e.code !== 'ELOOP') throw e;
+        await remove(key);
+        return null;
+      });
+      if (handle === null) return null;
+      const st = await handle.stat();
+      if (st.isFile()) return randomAccessOf(handle, st.size);
+      await handle.close();
+      await remove(key);
+      return null;
     },
     async create(key) {
       await ready;
@@ -32,9 +68,8 @@ export function narCacheDir(dir: string): NarCache {
       return openAtomicFile(temp, final);
     },
     async remove(key) {
-      await unlink(entry(key)).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
+      await ready;
+      await remove(key);
     },
   };
 }

@@ -55,7 +55,8 @@ export function createNodePlatform(opts: NodePlatformOptions): Platform {
     ed25519Verify: nodeEd25519Verify,
     codecs: nodeCodecs,
     codecPool() {
-      pool ??= createNodeCodecPool(opts.threads === 0 ? availableParallelism() : opts.threads);
+      // More workers than cores compress no faster, and each holds ~150 MiB at xz -6.
+      pool ??= createNodeCodecPool(Math.min(opts.threads || availableParallelism(), availableParallelism()));
       return pool;
     },
     async localNode(path) {

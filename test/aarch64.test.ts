@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootAarch64 } from './helpers/boot.ts';
 import { runCli, sh, type Run } from './helpers/cli.ts';
-import { LIVE_MARKER, nixosFixture, toplevelConfig, type NixosFixture } from './helpers/nixos-fixture.ts';
+import { DISK_MARKER, LIVE_MARKER, nixosFixture, toplevelConfig, type NixosFixture } from './helpers/nixos-fixture.ts';
 
 let fx: NixosFixture;
 let tmp: string;
@@ -68,11 +68,28 @@ test('AAVMF boots the aarch64 live ISO from a CD and from a disk to the stage-1 
   }
 });
 
+test('an aarch64 disk image (qcow2) boots under AAVMF: systemd-bootaa64.efi from the ESP, the root found by label', async () => {
+  const disk = join(tmp, 'nixos.qcow2');
+  const r = await build(toplevelConfig(fx, fx.paths.disk, 'disk', { diskFormat: 'qcow2', bootTimeout: 0 }), 'nixos.qcow2');
+  assert.equal(r.code, 0, r.stderr);
+  await sh('qemu-img', ['check', '-f', 'qcow2', disk]);
+  const raw = join(tmp, 'nixos.img');
+  await sh('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', disk, raw]);
+  assert.match(await sh('sgdisk', ['-p', raw]), /^\s+1\s+.*EF00\s+ESP$/m);
+  const out = await bootAarch64(disk, 'disk', 240, 'qcow2');
+  const line = out.split('\n').find((l) => l.startsWith(`${DISK_MARKER} `));
+  assert.ok(line?.includes(`init=${fx.paths.disk}/init `), `no marker in\n${out.slice(-3000)}`);
+  assert.match(line!, /[= ]\.\/EFI\/BOOT\/BOOTAA64\.EFI /);
+  assert.match(line!, / \.\/EFI\/systemd\/systemd-bootaa64\.efi /);
+  assert.doesNotMatch(line!, /X64/i);
+});
+
 test('a config whose system contradicts the toplevel is refused before anything is written', async () => {
-  const r = await build(toplevelConfig(fx, fx.paths.live, 'iso', { system: 'x86_64-linux' }), 'wrong.iso');
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /aarch64-linux/);
-  assert.match(r.stderr, /x86_64-linux/);
-  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  await assert.rejects(readFile(join(tmp, 'wrong.iso')));
+  for (const [format, top] of [['iso', fx.paths.live], ['disk', fx.paths.disk]] as const) {
+    const r = await build(toplevelConfig(fx, top, format, { system: 'x86_64-linux' }), `wrong.${format}`);
+    assert.equal(r.code, 1, `${format}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`${top}: is built for aarch64-linux, but the config's "system" says x86_64-linux`));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    await assert.rejects(readFile(join(tmp, `wrong.${format}`)));
+  }
 });

@@ -2,7 +2,7 @@
 // entered for (core's authorizationFor forms the header), and a refusal the browser hides behind
 // "Failed to fetch" is named for what it is: the cache's CORS policy, or its demand for credentials.
 import { authorizationFor, type CacheCredentials } from '../core/cache/credentials.ts';
-import { HttpError, type Fetch } from '../core/cache/http.ts';
+import { CacheAuthError, HttpError, type Fetch } from '../core/cache/http.ts';
 
 /** A private cache's credentials as the user entered them in the page. */
 export type CacheLogin = { kind: 'token'; token: string } | { kind: 'basic'; user: string; password: string };
@@ -16,11 +16,6 @@ export interface OriginLogin {
 /** The cache answered, but its CORS headers do not let this page read the answer. Retrying cannot help. */
 export class CorsError extends HttpError {
   override name = 'CorsError';
-}
-
-/** HTTP 401/403: the cache wants credentials, or refused the ones given. Retrying cannot help. */
-export class CacheAuthError extends HttpError {
-  override name = 'CacheAuthError';
 }
 
 function credentialsFor(host: string, login: CacheLogin): CacheCredentials {

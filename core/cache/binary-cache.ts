@@ -1,7 +1,11 @@
 import { parseCacheInfo } from '../nix/cache-info.ts';
 import { parseNarInfo, type NarInfo } from '../nix/narinfo.ts';
 import { parseStorePath, DEFAULT_STORE_DIR } from '../nix/store-path.ts';
-import { getWithRetry, HttpError, type Fetch, type RetryOptions } from './http.ts';
+import { cappedText, fetchWithRetry, getWithRetry, HttpError, pacedBody, type Fetch, type RetryOptions } from './http.ts';
+
+/** Narinfos are a few KiB (a path with thousands of references: tens of KiB); more is refused unread. */
+export const MAX_NARINFO_BYTES = 1 << 20;
+export const MAX_CACHE_INFO_BYTES = 64 << 10;
 
 /** One substituter: a binary cache reached over http(s):// or file:// (through the platform's fetch). */
 export class BinaryCache {
@@ -18,11 +22,9 @@ export class BinaryCache {
 
   /** `nix-cache-info`; a cache without one is taken to serve /nix/store, as Nix does for file caches. */
   cacheInfo(): Promise<{ storeDir: string }> {
-    this.info ??= (async () => {
-      const res = await getWithRetry(this.fetch, `${this.url}/nix-cache-info`, this.retry);
-      if (res.status === 404) return { storeDir: DEFAULT_STORE_DIR };
-      return parseCacheInfo(await res.text());
-    })();
+    this.info ??= this.text('nix-cache-info', 'nix-cache-info', MAX_CACHE_INFO_BYTES).then((text) =>
+      text === null ? { storeDir: DEFAULT_STORE_DIR } : parseCacheInfo(text),
+    );
     return this.info;
   }
 
@@ -30,20 +32,26 @@ export class BinaryCache {
   async narInfo(storePath: string, signal?: AbortSignal): Promise<NarInfo | null> {
     const { storeDir } = await this.cacheInfo();
     const { hashPart } = parseStorePath(storePath, storeDir);
-    const res = await getWithRetry(this.fetch, `${this.url}/${hashPart}.narinfo`, { ...this.retry, signal });
-    if (res.status === 404) {
+    const text = await this.text(`${hashPart}.narinfo`, 'narinfo', MAX_NARINFO_BYTES, signal);
+    return text === null ? null : parseNarInfo(text, { storeDir, expectedStorePath: storePath });
+  }
+
+  /** A small file of the cache as text (null when absent), its body read inside the retries. */
+  private text(path: string, what: string, maxBytes: number, signal?: AbortSignal): Promise<string | null> {
+    const url = `${this.url}/${path}`;
+    const opts = { ...this.retry, signal };
+    return fetchWithRetry(this.fetch, url, opts, async (res) => {
+      if (res.status !== 404) return cappedText(res, url, what, maxBytes, opts);
       await res.body?.cancel().catch(() => {});
       return null;
-    }
-    const text = await res.text();
-    return parseNarInfo(text, { storeDir, expectedStorePath: storePath });
+    });
   }
 
   /** The NAR's (possibly compressed) body. `info.url` was checked by parseNarInfo to stay inside the cache. */
-  async narBody(info: NarInfo, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  async narBody(info: NarInfo, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
     const url = `${this.url}/${info.url}`;
     const res = await getWithRetry(this.fetch, url, { ...this.retry, signal });
-    return bodyOf(info, url, res);
+    return this.bodyOf(info, url, res, signal);
   }
 
   /**
@@ -51,7 +59,7 @@ export class BinaryCache {
    * download; null when the server did not answer 206 with exactly that range of a file of
    * FileSize bytes (then only a download from the start is sound).
    */
-  async narBodyFrom(info: NarInfo, offset: number, signal?: AbortSignal): Promise<ReadableStream<Uint8Array> | null> {
+  async narBodyFrom(info: NarInfo, offset: number, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array> | null> {
     const url = `${this.url}/${info.url}`;
     let res: Response;
     try {
@@ -66,14 +74,14 @@ export class BinaryCache {
       await res.body?.cancel().catch(() => {});
       return null;
     }
-    return bodyOf(info, url, res);
+    return this.bodyOf(info, url, res, signal);
   }
-}
 
-async function bodyOf(info: NarInfo, url: string, res: Response): Promise<ReadableStream<Uint8Array>> {
-  if (res.status === 404 || res.body === null) {
-    await res.body?.cancel().catch(() => {});
-    throw new HttpError(`${info.storePath}: the cache lists it but has no NAR at ${url} (HTTP ${res.status})`, url, res.status);
+  private async bodyOf(info: NarInfo, url: string, res: Response, signal: AbortSignal | undefined): Promise<AsyncIterable<Uint8Array>> {
+    if (res.status === 404 || res.body === null) {
+      await res.body?.cancel().catch(() => {});
+      throw new HttpError(`${info.storePath}: the cache lists it but has no NAR at ${url} (HTTP ${res.status})`, url, res.status);
+    }
+    return pacedBody(res.body, url, { ...this.retry, signal });
   }
-  return res.body;
 }

@@ -1,5 +1,5 @@
 import { BinaryCache } from '../cache/binary-cache.ts';
-import type { Fetch } from '../cache/http.ts';
+import type { Fetch, RetryOptions } from '../cache/http.ts';
 import { resolvePaths, type ResolvedPath } from '../cache/resolve.ts';
 import { NarListing, streamedNarTree } from '../image/store-tree.ts';
 import { addPath, newDir, type ImageDir, type ImageNode } from '../image/tree.ts';
@@ -28,7 +28,12 @@ export interface BuildOptions {
   downloads?: number;
   /** A plan from planBuild() for this config, to skip resolving again. */
   plan?: BuildPlan;
+  /** Time limits, retries and credentials for the substituters. */
+  http?: CacheRequestOptions;
 }
+
+/** What every request to a substituter uses; the signal is the build's. */
+export type CacheRequestOptions = Omit<RetryOptions, 'signal' | 'headers'>;
 
 export interface BuildSummary {
   fileName: string;
@@ -65,21 +70,21 @@ export interface BuildPlan {
   squashfsClosure: string[];
 }
 
-export function resolveSettings(config: BuildConfig, fetch: Fetch, verify: Ed25519Verify | undefined, signal?: AbortSignal) {
+export function resolveSettings(config: BuildConfig, fetch: Fetch, verify: Ed25519Verify | undefined, signal: AbortSignal | undefined, http: CacheRequestOptions = {}) {
   return {
-    caches: config.substituters.map((url) => new BinaryCache(url, fetch)),
+    caches: config.substituters.map((url) => new BinaryCache(url, fetch, http)),
     opts: { trustedKeys: config.trustedPublicKeys.map(parsePublicKey), requireSigs: config.requireSigs, verify, signal },
   };
 }
 
-export interface PlanOptions extends Pick<BuildOptions, 'signal' | 'onProgress'> {
+export interface PlanOptions extends Pick<BuildOptions, 'signal' | 'onProgress' | 'http'> {
   /** The signature check (default: the portable one; a Platform's ed25519Verify is faster). */
   verify?: Ed25519Verify;
 }
 
 /** Looks up every narinfo the build needs (closures, and the store paths contents come from). */
 export async function planBuild(config: BuildConfig, fetch: Fetch, opts: PlanOptions = {}): Promise<BuildPlan> {
-  const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.verify, opts.signal);
+  const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.verify, opts.signal, opts.http);
   const imageRoots = config.storeContents.map((s) => s.object);
   // A live ISO's toplevel goes into its squashfs (the boot files are found in its closure later), and so does netboot's (into its initrd).
   const liveRoots = (config.format === 'iso' || config.format === 'netboot') && config.toplevel !== null ? [config.toplevel] : [];
@@ -103,10 +108,10 @@ export async function planBuild(config: BuildConfig, fetch: Fetch, opts: PlanOpt
 async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opts: BuildOptions, scratch: ScratchFile[]): Promise<BuildSummary> {
   const { signal, onProgress } = opts;
   const storeDir = DEFAULT_STORE_DIR;
-  const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, platform.ed25519Verify, signal);
+  const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, platform.ed25519Verify, signal, opts.http);
   const narOptions = { signal, sha256: platform.sha256, codecs: platform.codecs };
   const sources = { caches, resolveOpts, narCache: platform.narCache, narOptions };
-  const live = given.toplevel !== null && (given.format === 'iso' || given.format === 'netboot') ? await planToplevelImage(given, sources) : undefined;
+  const live = given.toplevel !== null && (given.format === 'iso' || given.format === 'netboot') ? await planToplevelImage(given, given.toplevel, sources) : undefined;
   const disk = given.toplevel !== null && given.format === 'disk' ? await planDiskImage(given, sources) : undefined;
   const config = live?.config ?? disk?.config ?? given;
   // A plan made before the toplevel was read does not know its closure.
@@ -140,6 +145,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   };
 
   // 3. The image tree, as make-system-tarball.sh / make-iso9660-image.sh lay it out.
+  if (config.format !== 'squashfs') refuseTargetsInClosure(config, imageClosure, storeDir);
   const root = newDir(0o755);
   for (const c of config.contents) addPath(root, textToBinary(c.target), await contentNode(c.source, platform, storeDir, storeRoot));
   for (const d of config.directories) addPath(root, textToBinary(d), newDir(0o755));
@@ -189,6 +195,23 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
     downloadBytes += r.info.fileSize ?? 0;
   }
   return { fileName: config.fileName, bytes: written, storePaths: resolved.size, narBytes, downloadBytes, notes: live?.notes ?? [] };
+}
+
+/**
+ * A contents target or storeContents symlink inside a store path of the closure would merge into
+ * its tree, which then no longer matches the NarHash nix-path-registration gives it.
+ */
+function refuseTargetsInClosure(config: BuildConfig, closure: string[], storeDir: string): void {
+  const inClosure = new Set(closure);
+  const targets: [field: string, target: string][] = [
+    ...config.contents.map((c, i): [string, string] => [`contents[${i}].target`, c.target]),
+    ...config.storeContents.flatMap((s, i): [string, string][] => (s.symlink === null ? [] : [[`storeContents[${i}].symlink`, s.symlink]])),
+  ];
+  for (const [field, target] of targets) {
+    if (!target.startsWith(`${storeDir}/`)) continue;
+    const storePath = target.split('/').slice(0, storeDir.split('/').length + 1).join('/');
+    if (inClosure.has(storePath)) throw new ConfigError(field, `${target} is inside ${storePath}, a store path of the image, whose contents are fixed by its NarHash`);
+  }
 }
 
 function contentSources(config: BuildConfig): ContentSource[] {

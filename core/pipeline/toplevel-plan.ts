@@ -14,16 +14,16 @@ import {
   bootableSystem, efiImageFiles, isoKernelPath, ISO_INITRD_PATH, isolinuxCfg, kernelFileName, liveSystem, netbootIpxe,
   type BootableSystem, type EfiFile, type LiveSystem,
 } from '../nixos/live-iso.ts';
-import { readToplevel, ToplevelError } from '../nixos/toplevel.ts';
+import { expectSystem, readToplevel, ToplevelError } from '../nixos/toplevel.ts';
 import { DEFAULT_STORE_DIR, storePathOf } from '../nix/store-path.ts';
 import type { NarCache } from '../store/nar-cache.ts';
 import { fetchNar, type FetchNarOptions } from '../store/nar-fetch.ts';
-import type { BuildConfig, Content, IsoConfig } from './config.ts';
+import type { BuildConfig, Content, IsoBuildConfig, IsoConfig, NetbootConfig } from './config.ts';
 import { lookupStoreNode, StoreLookupError } from './store-lookup.ts';
 
-export interface ToplevelPlan {
+export interface ToplevelPlan<C extends BuildConfig = IsoBuildConfig | NetbootConfig> {
   /** The config with the toplevel turned into contents (and ISO options). */
-  config: BuildConfig;
+  config: C;
   /** The FAT image El Torito's EFI entry boots (systemd-boot, its entries, kernel and initrd), when UEFI can boot. */
   efiImage: { target: string; files: EfiFile[] } | undefined;
   /** What the ISO cannot do and why (e.g. no syslinux in the closure: no BIOS boot). */
@@ -41,9 +41,9 @@ export interface Sources {
 const SYSLINUX_DIR = 'share/syslinux';
 const SYSTEMD_BOOT_DIR = 'lib/systemd/boot/efi';
 
-/** Plans the image `config.format` of `config.toplevel`. */
-export function planToplevelImage(config: BuildConfig, sources: Sources): Promise<ToplevelPlan> {
-  return config.format === 'netboot' ? planNetboot(config, sources) : planLiveIso(config, sources);
+/** Plans the image `config.format` of its toplevel `top`. */
+export function planToplevelImage(config: IsoBuildConfig | NetbootConfig, top: string, sources: Sources): Promise<ToplevelPlan> {
+  return config.format === 'netboot' ? planNetboot(config, top, sources) : planLiveIso(config, top, sources);
 }
 
 /** The toplevel's closure (narinfos only) and its boot facts (from its own NAR); a toplevel for another system than the config's is refused. */
@@ -51,7 +51,7 @@ async function readClosureToplevel(top: string, system: string | null, sources: 
   const closure = await resolvePaths([top], sources.caches, { ...sources.resolveOpts, closure: true });
   const store = storeReader(closure, sources);
   const t = await readToplevel(top, store.lookupIn([top]));
-  if (system !== null && system !== t.system) throw new ToplevelError(top, `is built for ${t.system}, but the config's "system" says ${system}`);
+  expectSystem(t, system);
   return { closure, store, toplevel: t };
 }
 
@@ -62,8 +62,8 @@ function checkInClosure(s: BootableSystem, closure: Map<string, ResolvedPath>): 
 }
 
 /** netboot.nix's files: the kernel, the system initrd (the squashfs is appended when written) and netboot.ipxe. */
-async function planNetboot(config: BuildConfig, sources: Sources): Promise<ToplevelPlan> {
-  const { closure, toplevel } = await readClosureToplevel(config.toplevel!, config.system, sources);
+async function planNetboot(config: NetbootConfig, top: string, sources: Sources): Promise<ToplevelPlan<NetbootConfig>> {
+  const { closure, toplevel } = await readClosureToplevel(top, config.system, sources);
   const system = bootableSystem(toplevel, 'the network');
   checkInClosure(system, closure);
   const contents: Content[] = [
@@ -77,10 +77,9 @@ async function planNetboot(config: BuildConfig, sources: Sources): Promise<Tople
 /** The name of netboot's initrd in the output: the system initrd, then a cpio with /nix-store.squashfs. */
 export const NETBOOT_INITRD = 'initrd';
 
-/** Plans the live ISO of `config.toplevel`; refuses, naming the toplevel, one that cannot boot from an ISO. */
-async function planLiveIso(config: BuildConfig, sources: Sources): Promise<ToplevelPlan> {
-  const top = config.toplevel!;
-  const iso = config.iso!;
+/** Plans the live ISO of `top`; refuses, naming the toplevel, one that cannot boot from an ISO. */
+async function planLiveIso(config: IsoBuildConfig, top: string, sources: Sources): Promise<ToplevelPlan<IsoBuildConfig>> {
+  const iso = config.iso;
   const { closure, store, toplevel: t } = await readClosureToplevel(top, config.system, sources);
   const system = liveSystem(t, iso.volumeID ?? undefined);
   checkInClosure(system, closure);
@@ -149,7 +148,7 @@ async function findSyslinux(candidates: string[], store: StoreReader): Promise<S
 
 const storeFile = (path: string, target: string): Content => ({ source: { kind: 'store', path }, target });
 
-function isoContents(s: LiveSystem, config: BuildConfig, syslinux: Syslinux | undefined): Content[] {
+function isoContents(s: LiveSystem, config: IsoBuildConfig, syslinux: Syslinux | undefined): Content[] {
   const out: Content[] = [
     storeFile(s.kernel, isoKernelPath(s)),
     storeFile(s.initrd, ISO_INITRD_PATH),
@@ -157,7 +156,7 @@ function isoContents(s: LiveSystem, config: BuildConfig, syslinux: Syslinux | un
   ];
   if (syslinux !== undefined) {
     for (const f of syslinux.files) out.push(storeFile(`${syslinux.storePath}/${SYSLINUX_DIR}/${f}`, `/isolinux/${f}`));
-    out.push({ source: { kind: 'text', text: isolinuxCfg(s, config.iso!.bootTimeout) }, target: '/isolinux/isolinux.cfg' });
+    out.push({ source: { kind: 'text', text: isolinuxCfg(s, config.iso.bootTimeout) }, target: '/isolinux/isolinux.cfg' });
   }
   return out;
 }

@@ -1,14 +1,16 @@
 import type { ResolvedPath } from '../cache/resolve.ts';
-import { HttpError } from '../cache/http.ts';
+import type { NarInfo } from '../nix/narinfo.ts';
+import { HttpError, StalledError, TransportError } from '../cache/http.ts';
 import { isAbort, NixImagerError } from '../errors.ts';
 import { decompressorFor } from '../cache/decompress.ts';
+import type { StreamCompressor } from '../codec/stream-compressor.ts';
 import { readNar, type NarEntry } from '../nix/nar-reader.ts';
 import { createSha256, type Sha256 } from '../primitives/sha256.ts';
 import type { CodecsLoader } from '../codec/wasm-codecs.ts';
 import { nix32Encode } from '../nix/nix32.ts';
 import { hashEquals, type NixHash } from '../nix/hash.ts';
 import { sharedOpener, type RandomAccess } from '../io/data-source.ts';
-import { randomAccessChunks, readableChunks } from '../io/streams.ts';
+import { randomAccessChunks } from '../io/streams.ts';
 import type { NarCache, NarCacheWriter } from './nar-cache.ts';
 
 /** A verified NAR in the cache, with its listing (file contents located by offset). */
@@ -69,7 +71,7 @@ async function verifyNar(
   try {
     for await (const entry of readNar(hashed)) entries.push(entry);
   } catch (e) {
-    if (isAbort(e) || e instanceof NarVerificationError || e instanceof TransportError) throw e;
+    if (isAbort(e) || e instanceof NarVerificationError || e instanceof TransportError || isLocal(e)) throw e;
     throw new NarVerificationError(storePath, `bad NAR: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (size !== expected.narSize) throw new NarVerificationError(storePath, `NarSize mismatch: the narinfo says ${expected.narSize} bytes, the NAR has ${size}`);
@@ -84,14 +86,20 @@ async function verifyNar(
  * Returns the verified NAR of `resolved`, from the NAR cache when a valid entry is there,
  * else downloaded, decompressed, checked (FileHash, FileSize, NarHash, NarSize, NAR rules)
  * and only then committed to the cache. A cache entry that fails verification is dropped.
+ * An entry removed while the build uses it (another process clearing the cache, the page's Clear
+ * button) is downloaded and verified again when next opened: only verified bytes are ever read.
  */
 export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts: FetchNarOptions = {}): Promise<StoredNar> {
   const { info } = resolved;
   const key = narCacheKey(info.narHash);
   const open = sharedOpener(async () => {
     const file = await narCache.open(key);
-    if (file === null) throw new Error(`${info.storePath}: NAR vanished from the cache`);
-    return file;
+    if (file !== null) return file;
+    // Same NarHash, same bytes: the listing taken from the first copy holds for this one.
+    await download(resolved, key, narCache, opts);
+    const again = await narCache.open(key);
+    if (again === null) throw new NarVerificationError(info.storePath, 'the NAR cache entry was removed twice while the build used it');
+    return again;
   });
 
   const cached = await narCache.open(key);
@@ -107,20 +115,30 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
       await cached.close();
     }
   }
+  return { storePath: info.storePath, entries: await download(resolved, key, narCache, opts), open };
+}
 
+/** Downloads and verifies the NAR into the cache entry `key` (tries for a broken network, not for wrong bytes). */
+async function download(resolved: ResolvedPath, key: string, narCache: NarCache, opts: FetchNarOptions): Promise<NarEntry[]> {
+  const { info } = resolved;
+  // Before any download: an unknown Compression cannot succeed on any try.
+  const decompress = decompressorFor(info.compression, info.storePath, opts.codecs);
   const attempts = opts.attempts ?? 3;
   for (let attempt = 1; ; attempt++) {
     const writer = await narCache.create(key);
     try {
-      const entries = await downloadInto(resolved, writer, opts);
+      const entries = await downloadInto(resolved, decompress, writer, opts);
       await writer.commit();
-      return { storePath: info.storePath, entries, open };
+      return entries;
     } catch (e) {
       await writer.abort();
-      if (e instanceof NarVerificationError || isAbort(e) || opts.signal?.aborted || attempt >= attempts) throw naming(info.storePath, e);
+      if (e instanceof NarVerificationError || isAbort(e) || isLocal(e) || opts.signal?.aborted || attempt >= attempts) throw naming(info.storePath, e);
     }
   }
 }
+
+/** This platform's files failed (a full disk under the NAR cache): not the binary cache's fault, and no retry helps. */
+const isLocal = (e: unknown) => e instanceof NixImagerError && e.code === 'io';
 
 /** A download that failed for good stays a download error (a cache outage is not tampering), now naming the store path too. */
 function naming(storePath: string, e: unknown): unknown {
@@ -129,10 +147,9 @@ function naming(storePath: string, e: unknown): unknown {
   return e;
 }
 
-async function downloadInto(resolved: ResolvedPath, writer: NarCacheWriter, opts: FetchNarOptions): Promise<NarEntry[]> {
+async function downloadInto(resolved: ResolvedPath, decompress: StreamCompressor, writer: NarCacheWriter, opts: FetchNarOptions): Promise<NarEntry[]> {
   const { info, cache } = resolved;
   const sha256 = opts.sha256 ?? createSha256;
-  const decompress = decompressorFor(info.compression, info.storePath, opts.codecs);
   const body = await cache.narBody(info, opts.signal);
   const fileHash = sha256();
   let fileSize = 0;
@@ -161,42 +178,44 @@ async function downloadInto(resolved: ResolvedPath, writer: NarCacheWriter, opts
   return entries;
 }
 
-/** The network broke mid-body: worth another try, unlike bytes that arrived and are wrong. */
-class TransportError extends NixImagerError {
-  override name = 'TransportError';
-  readonly code = 'download';
-  constructor(
-    readonly url: string,
-    readonly problem: string,
-  ) {
-    super(`${problem} (${url})`, { subject: url });
-  }
-}
-
 /** Range requests per download after the connection broke mid-body. */
 const MAX_RESUMES = 5;
 
 /**
- * The (compressed) NAR download. When the body breaks off or ends short of FileSize, the rest is
- * asked for with `Range: bytes=N-` and joined on, so the hashes taken downstream cover the whole
- * file; a server that does not resume exactly there makes this a TransportError (start over).
+ * The most bytes a download may have: FileSize when the narinfo gives it, else what NarSize
+ * allows (xz and zstd add well under 1/64 to incompressible data).
  */
-async function* resumableBody(resolved: ResolvedPath, first: ReadableStream<Uint8Array>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+function downloadLimit(info: NarInfo): number {
+  if (info.fileSize !== undefined) return info.fileSize;
+  return info.compression === 'none' ? info.narSize : info.narSize + Math.floor(info.narSize / 64) + 65_536;
+}
+
+/**
+ * The (compressed) NAR download, never past downloadLimit() (bytes beyond it are not read: the
+ * hashes then decide). When the body breaks off or ends short of FileSize, the rest is asked for
+ * with `Range: bytes=N-` and joined on, so the hashes taken downstream cover the whole file; a
+ * server that does not resume exactly there makes this a TransportError (start over). A stalled
+ * body is not resumed: the server that stalled once is given a fresh try instead.
+ */
+async function* resumableBody(resolved: ResolvedPath, first: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   const { info, cache } = resolved;
   const url = `${cache.url}/${info.url}`;
+  const limit = downloadLimit(info);
   let body = first;
   let received = 0;
   for (let resumes = 0; ; resumes++) {
     let broken: string;
     try {
-      for await (const chunk of readableChunks(body, signal)) {
-        received += chunk.length;
-        yield chunk;
+      for await (const chunk of body) {
+        const piece = chunk.length > limit - received ? chunk.subarray(0, limit - received) : chunk;
+        received += piece.length;
+        if (piece.length > 0) yield piece;
+        if (received >= limit) return;
       }
       if (info.fileSize === undefined || received >= info.fileSize) return;
       broken = `the body ended after ${received} of ${info.fileSize} bytes`;
     } catch (e) {
-      if (isAbort(e) || signal?.aborted) throw e;
+      if (isAbort(e) || signal?.aborted || e instanceof StalledError) throw e;
       broken = e instanceof Error ? e.message : String(e);
     }
     if (received === 0 || resumes >= MAX_RESUMES) throw new TransportError(url, broken);

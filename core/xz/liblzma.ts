@@ -70,13 +70,28 @@ export class LzmaCoder {
    * end of the stream. Returns the last lzma_ret (LZMA_OK, LZMA_STREAM_END, XZ_INCOMPRESSIBLE or an error).
    */
   code(input: Uint8Array, finish: boolean, emit: (chunk: Uint8Array) => void): number {
+    return drive(this.steps(input, finish), emit);
+  }
+
+  /**
+   * Like code(), one output chunk (a copy, at most 1 MiB) per step: the consumer decides whether
+   * to go on, so a small input that expands without end (a decompression bomb) costs one chunk.
+   * The generator's return value is the last lzma_ret.
+   */
+  *steps(input: Uint8Array, finish: boolean): Generator<Uint8Array, number> {
     let offset = 0;
     do {
       const n = Math.min(CHUNK, input.length - offset);
       this.w.memory.set(input.subarray(offset, offset + n), this.inBuf);
       offset += n;
-      const ret = this.codeInMemory(this.inBuf, n, finish && offset === input.length, (view) => emit(view.slice()));
-      if (ret !== LZMA_OK) return ret;
+      for (const it = this.stepsInMemory(this.inBuf, n, finish && offset === input.length); ; ) {
+        const r = it.next();
+        if (r.done) {
+          if (r.value !== LZMA_OK) return r.value;
+          break;
+        }
+        yield r.value.slice();
+      }
     } while (offset < input.length);
     return LZMA_OK;
   }
@@ -86,12 +101,16 @@ export class LzmaCoder {
    * memory, valid only until it returns (copy what you keep).
    */
   codeInMemory(ptr: number, n: number, finish: boolean, emit: (view: Uint8Array) => void): number {
+    return drive(this.stepsInMemory(ptr, n, finish), emit);
+  }
+
+  private *stepsInMemory(ptr: number, n: number, finish: boolean): Generator<Uint8Array, number> {
     const { x } = this.w;
     for (let pos = 0; ; ) {
       const ret = x.xz_code(this.ptr, ptr + pos, n - pos, this.outBuf, CHUNK, finish ? 1 : 0);
       pos += x.xz_in_used(this.ptr);
       const produced = x.xz_out_used(this.ptr);
-      if (produced > 0) emit(this.w.view(this.outBuf, produced));
+      if (produced > 0) yield this.w.view(this.outBuf, produced);
       if (ret !== LZMA_OK) return ret;
       // Without finish, liblzma has nothing more to give once the input is used and the output not full.
       if (!finish && pos === n && produced < CHUNK) return LZMA_OK;
@@ -105,6 +124,14 @@ export class LzmaCoder {
     this.w.x.xz_end(this.ptr);
     this.w.x.xz_free(this.inBuf);
     this.w.x.xz_free(this.outBuf);
+  }
+}
+
+function drive(steps: Generator<Uint8Array, number>, emit: (chunk: Uint8Array) => void): number {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    emit(r.value);
   }
 }
 

@@ -16,16 +16,13 @@ export const xzDecompressor = (codecs: CodecsLoader = fetchedCodecs): StreamComp
       throw new XzError(`xz decoding failed after ${consumed} input bytes: ${lzmaRetMessage(ret)}`);
     };
     try {
+      // One output chunk at a time: the consumer stops a bomb after the first chunk too many.
       for await (const chunk of input) {
-        const out: Uint8Array[] = [];
-        const ret = coder.code(chunk, false, (c) => out.push(c));
+        const ret = yield* coder.steps(chunk, false);
         consumed += chunk.length;
-        yield* out;
         if (ret !== LZMA_OK) fail(ret);
       }
-      const out: Uint8Array[] = [];
-      const ret = coder.code(new Uint8Array(0), true, (c) => out.push(c));
-      yield* out;
+      const ret = yield* coder.steps(new Uint8Array(0), true);
       if (ret !== LZMA_STREAM_END) fail(ret);
     } finally {
       coder.end();

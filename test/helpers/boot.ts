@@ -160,7 +160,7 @@ export function bootUefiDisk(image: string, format: string, timeoutSeconds = 150
  */
 export function bootKernel(vmlinuz: string, initrd: string, cmdline: string, timeoutSeconds = 150, disk?: string): Promise<string> {
   const drive = disk === undefined ? [] : ['-drive', `file=${disk},format=raw,if=ide`];
-  return runQemu(['-kernel', vmlinuz, '-initrd', initrd, '-append', `console=ttyS0 panic=-1 ${cmdline}`, ...drive], timeoutSeconds);
+  return runQemu(['-kernel', vmlinuz, '-initrd', initrd, '-append', `console=ttyS0 panic=-1 no_timer_check ${cmdline}`, ...drive], timeoutSeconds);
 }
 
 /** qemu's PC (SeaBIOS unless told otherwise), 512 MiB, serial console on stdio. */
@@ -170,12 +170,12 @@ const VIRT = ['qemu-system-aarch64', '-M', 'virt', '-cpu', 'cortex-a57', '-m', '
 /** aarch64 UEFI firmware (Debian's qemu-efi-aarch64): code, and variables a boot may write (copied per boot). */
 export const AAVMF = { code: '/usr/share/AAVMF/AAVMF_CODE.fd', vars: '/usr/share/AAVMF/AAVMF_VARS.fd' };
 
-/** Boots qemu's aarch64 virt machine under AAVMF from `image` as a virtio-scsi CD or a virtio-blk disk; resolves with the serial output. */
-export async function bootAarch64(image: string, as: 'cdrom' | 'disk', timeoutSeconds = 240): Promise<string> {
+/** Boots qemu's aarch64 virt machine under AAVMF from `image` as a virtio-scsi CD or a virtio-blk disk (in qemu's `format`); resolves with the serial output. */
+export async function bootAarch64(image: string, as: 'cdrom' | 'disk', timeoutSeconds = 240, format = 'raw'): Promise<string> {
   const vars = join(mkdtempSync(join(tmpdir(), 'aavmf-')), 'vars.fd');
   copyFileSync(AAVMF.vars, vars);
   const media = as === 'cdrom' ? ['-drive', `if=none,id=d,file=${image},format=raw,media=cdrom,snapshot=on`, '-device', 'virtio-scsi-pci', '-device', 'scsi-cd,drive=d']
-    : ['-drive', `if=none,id=d,file=${image},format=raw,media=disk,snapshot=on`, '-device', 'virtio-blk-pci,drive=d'];
+    : ['-drive', `if=none,id=d,file=${image},format=${format},media=disk,snapshot=on`, '-device', 'virtio-blk-pci,drive=d'];
   const firmware = ['-drive', `if=pflash,format=raw,readonly=on,file=${AAVMF.code}`, '-drive', `if=pflash,format=raw,file=${vars}`];
   try {
     return await runQemu([...firmware, ...media], timeoutSeconds, VIRT);

@@ -32,6 +32,12 @@ export interface Fault {
   lieNarHash?: { secretKey?: SecretKey };
   /** 302 to the same file under /mirror/ (which this server also serves). */
   redirect?: boolean;
+  /** 302 to the same file under this base URL (another server, another host). */
+  redirectTo?: string;
+  /** Send this many body bytes, then nothing more while keeping the connection open. */
+  stallAfter?: number;
+  /** After the body, zero bytes without end (no Content-Length) until the client goes away. */
+  endless?: boolean;
 }
 
 export interface FaultRule extends Fault {
@@ -54,6 +60,10 @@ export interface SeenRequest {
   faults: string[];
   /** Milliseconds since the server started. */
   at: number;
+  /** Body bytes handed to the socket. */
+  sent: number;
+  /** The request's Authorization header. */
+  authorization: string | undefined;
 }
 
 export interface FaultServer {
@@ -71,6 +81,8 @@ export interface FaultServerOptions {
   /** Answer `Range: bytes=N-` with 206. Default true; false answers 200 with the whole file. */
   ranges?: boolean;
   rules?: FaultRule[];
+  /** Demand one of these Authorization headers of every request: 401 without one, 403 with another. */
+  auth?: string[];
 }
 
 const MIRROR = 'mirror/';
@@ -99,16 +111,28 @@ function lieAboutNarHash(text: string, secretKey: SecretKey | undefined): string
   return out.map((l) => `${l}\n`).join('');
 }
 
-async function sendBody(res: ServerResponse, body: Uint8Array, fault: Fault): Promise<void> {
-  const stop = fault.resetAfter ?? fault.truncateAfter ?? body.length;
+const ENDLESS_CAP = 8 * 2 ** 30;
+
+async function sendBody(res: ServerResponse, body: Uint8Array, fault: Fault, seen: SeenRequest): Promise<void> {
+  const stop = fault.resetAfter ?? fault.truncateAfter ?? fault.stallAfter ?? body.length;
   const limit = Math.min(stop, body.length);
   res.flushHeaders();
   const step = fault.bytesPerSecond ? Math.max(1, Math.floor(fault.bytesPerSecond / 20)) : 1 << 16;
+  // The write callback fires once the bytes are handed to the kernel.
+  const write = (piece: Uint8Array) => new Promise<void>((ok) => res.write(piece, () => ok())).then(() => void (seen.sent += piece.length));
   for (let at = 0; at < limit && !res.destroyed; at += step) {
     const piece = body.subarray(at, Math.min(at + step, limit));
-    // The write callback fires once the bytes are handed to the kernel.
-    await new Promise<void>((ok) => res.write(piece, () => ok()));
+    await write(piece);
     if (fault.bytesPerSecond) await sleep((piece.length / fault.bytesPerSecond) * 1000);
+  }
+  if (fault.stallAfter !== undefined) {
+    await new Promise<void>((ok) => res.once('close', ok));
+    return;
+  }
+  if (fault.endless) {
+    const zeros = new Uint8Array(1 << 16);
+    while (!res.destroyed && seen.sent < ENDLESS_CAP) await write(zeros);
+    return;
   }
   if (fault.resetAfter !== undefined) {
     await sleep(20);
@@ -133,12 +157,16 @@ export async function serveWithFaults(dir: string, opts: FaultServerOptions = {}
     const attempt = (attempts.get(path) ?? 0) + 1;
     attempts.set(path, attempt);
     const fault: Fault = Object.assign({}, ...rules.filter((r) => matches(r, path, attempt)));
-    const seen: SeenRequest = { path, attempt, range: req.headers.range, status: 200, faults: [], at: performance.now() - started };
+    const seen: SeenRequest = { path, attempt, range: req.headers.range, status: 200, faults: [], at: performance.now() - started, sent: 0, authorization: req.headers.authorization };
     requests.push(seen);
     const answer = (status: number, headers: Record<string, string | number> = {}, body?: string) => {
       seen.status = status;
       res.writeHead(status, headers).end(body);
     };
+    if (opts.auth !== undefined && !opts.auth.includes(req.headers.authorization ?? '')) {
+      seen.faults.push('unauthorized');
+      return req.headers.authorization === undefined ? answer(401, { 'www-authenticate': 'Basic realm="cache"' }) : answer(403);
+    }
     if (fault.latencyMs) {
       seen.faults.push('latency');
       await sleep(fault.latencyMs);
@@ -146,6 +174,10 @@ export async function serveWithFaults(dir: string, opts: FaultServerOptions = {}
     if (fault.status !== undefined) {
       seen.faults.push(`status ${fault.status}`);
       return answer(fault.status, fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
+    }
+    if (fault.redirectTo !== undefined) {
+      seen.faults.push('redirect elsewhere');
+      return answer(302, { location: `${fault.redirectTo}${path}` });
     }
     if (fault.redirect && !path.startsWith(MIRROR)) {
       seen.faults.push('redirect');
@@ -180,12 +212,14 @@ export async function serveWithFaults(dir: string, opts: FaultServerOptions = {}
     if (fault.resetAfter !== undefined) seen.faults.push(`reset after ${fault.resetAfter}`);
     if (fault.truncateAfter !== undefined) seen.faults.push(`truncate after ${fault.truncateAfter} (${fault.contentLength ?? 'full'} length)`);
     if (fault.bytesPerSecond) seen.faults.push(`${fault.bytesPerSecond} B/s`);
+    if (fault.stallAfter !== undefined) seen.faults.push(`stall after ${fault.stallAfter}`);
+    if (fault.endless) seen.faults.push('endless');
     const truncatedLength = fault.truncateAfter !== undefined && fault.contentLength === 'truncated';
-    headers['content-length'] = truncatedLength ? Math.min(fault.truncateAfter!, body.length) : body.length;
+    if (!fault.endless) headers['content-length'] = truncatedLength ? Math.min(fault.truncateAfter!, body.length) : body.length;
     seen.status = status;
     res.writeHead(status, headers);
     if (req.method === 'HEAD') res.end();
-    else await sendBody(res, body, fault);
+    else await sendBody(res, body, fault, seen);
   }
 
   const server: Server = createServer((req, res) => {
