@@ -107,6 +107,7 @@ export class ConfigForm {
       ['tarball', 'System tarball', 'make-system-tarball'],
       ['iso', 'ISO image', 'iso-image'],
       ['squashfs', 'Squashfs store', 'make-squashfs'],
+      ['netboot', 'Netboot', 'netboot'],
     ];
     const defaultCompression = c.format === 'tarball' ? 'xz' : 'none';
     return h(
@@ -130,6 +131,7 @@ export class ConfigForm {
               onchange: () => {
                 c.format = value;
                 if (value !== 'iso') delete c.iso;
+                if (value !== 'iso' && value !== 'netboot') delete c.toplevel;
                 else c.iso ??= {};
                 this.changed(true);
               },
@@ -154,6 +156,17 @@ export class ConfigForm {
         (c.compression ?? defaultCompression) === 'xz' ? field('xz preset', num(c.xzPreset, (v) => ((c.xzPreset = v), this.changed()), fieldHint(F.xzPreset))) : null,
         field('File name', text(c.fileName, (v) => ((c.fileName = v), this.changed()), { placeholder: 'default', id: 'file-name' }), 'without the compression extension'),
       ),
+      c.format === 'iso' || c.format === 'netboot'
+        ? h(
+            'div',
+            { class: 'row' },
+            field(
+              'NixOS toplevel',
+              text(c.toplevel, (v) => ((c.toplevel = v), this.changed()), { placeholder: '/nix/store/…-nixos-system-…', class: 'mono wide', id: 'toplevel' }),
+              c.format === 'iso' ? 'a live ISO from the system alone (boot menus, squashfs store)' : 'required: bzImage, initrd with the store, netboot.ipxe',
+            ),
+          )
+        : null,
     );
   }
 

@@ -12,7 +12,7 @@ import type { EfiFile } from '../nixos/live-iso.ts';
 import { expectSystem, readToplevel, ToplevelError } from '../nixos/toplevel.ts';
 import { storePathOf } from '../nix/store-path.ts';
 import type { BuildConfig } from './config.ts';
-import { storeReader, type Sources } from './toplevel-iso.ts';
+import { storeReader, type Sources } from './toplevel-plan.ts';
 
 export interface DiskPlan {
   /** The config with the toplevel as the one store object. */
