@@ -1,7 +1,9 @@
 // The platform-neutral library ("nix-imager"): config, plan and build, the format writers as streams
 // over an image tree, the NAR reader and Nix formats, compressors, and the error vocabulary.
 export { parseConfig, ConfigError } from './pipeline/config.ts';
-export type { BuildConfig, ParseConfigOptions, ImageFormat, Compression, SquashfsCodec, Content, ContentSource, StoreContent, IsoConfig } from './pipeline/config.ts';
+export type { BuildConfig, IsoBuildConfig, TarballConfig, SquashfsConfig, ParseConfigOptions, ImageFormat, Compression, SquashfsCodec, Content, ContentSource, StoreContent, IsoConfig } from './pipeline/config.ts';
+export { CONFIG_FIELDS, ISO_FIELDS, configHelp, fieldHint } from './pipeline/config-schema.ts';
+export type { ConfigJson, ContentJson, FieldSpec, IsoJson, StoreContentJson } from './pipeline/config-schema.ts';
 export { buildImage, planBuild } from './pipeline/build-image.ts';
 export type { BuildOptions, BuildPlan, BuildSummary, PlanOptions } from './pipeline/build-image.ts';
 export type { Progress, ProgressListener, Stage } from './pipeline/progress.ts';

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ERROR_HEADLINES, fromErrorData } from '../core/errors.ts';
 import { ConfigError, parseConfig, type BuildConfig } from '../core/pipeline/config.ts';
+import { configHelp } from '../core/pipeline/config-schema.ts';
 import { buildInThread } from './build-in-thread.ts';
 import { substituterUrl } from './build-to-file.ts';
 import { formatBytes } from '../core/io/format-bytes.ts';
@@ -50,39 +51,10 @@ Options:
   -h, --help            this text.  --version: the version.
 
 Config (JSON; relative paths are relative to the config file):
-  format              "tarball" | "iso" | "squashfs"                                  (required)
-  substituters        binary caches, tried in order: "https://…", "file:///…" or a
-                      relative path                          (default ["https://cache.nixos.org"])
-  trustedPublicKeys   ["name:base64", …]          (default the cache.nixos.org-1 key)
-  requireSigs         refuse paths not signed by a trusted key (default true)
-                      Building a config you did not write trusts its author: its substituters,
-                      trustedPublicKeys and requireSigs decide what goes into the image.
-  toplevel            a NixOS system's toplevel store path (config.system.build.toplevel):
-                      with "iso", its live ISO (boot menus, kernel and initrd from it); with
-                      "tarball", its closure in make-system-tarball's layout, shaped by "preset"
-  preset              with "toplevel" and "tarball": the container tarball of nixpkgs' module
-                        "lxc"          LXC/Incus (lxc-container.nix): /sbin/init -> <toplevel>/init,
-                                       /etc/os-release, empty /proc /sys /dev
-                        "proxmox-lxc"  Proxmox VE CT template (proxmox-lxc.nix): /sbin/init,
-                                       empty /root and /etc/systemd/network
-                      without a preset: the plain system tarball (closure + nix-path-registration)
-  storeContents       [{ "object": "/nix/store/…", "symlink": "/run/current-system" | "none" }]
-                      their closure goes under /nix/store, with /nix-path-registration
-                      (for nix-store --load-db) and the symlinks
-  contents            [{ "source": "/nix/store/…/file" | "./local-file", "target": "/abs/path" },
-                       { "text": "…", "target": "/abs/path" }]   copied like cp -a; text is 0444.
-                      A local source may be any path the user running the build can read:
-                      read a config from elsewhere before building it.
-  compression         "xz" (tarball default) | "gzip" | "zstd" | "none" (iso/squashfs default)
-  xzPreset            0-9 (default 6)          xzBlockSize  bytes per xz block (default 24 MiB)
-  threads             compression workers, 0 = one per core (default 0)
-  squashfsCompression "zstd" (default) | "xz" | "gzip"   squashfsBlockSize (default 1 MiB)
-  sourceDateEpoch     timestamps in ISO and squashfs images (default 315532800)
-  fileName            output base name without compression extension
-  system              used in default names (default "x86_64-linux")
-  iso                 { isoName, volumeID, appID, publisher, bootable, bootImage,
-                        efiBootable, efiBootImage, usbBootable, isohybridMbrImage,
-                        squashfsContents: ["/nix/store/…"], squashfsCompression }
+${configHelp()}
+
+Building a config you did not write trusts its author: its substituters, trustedPublicKeys and
+requireSigs decide what goes into the image.
 
 Exit status: 0 on success; 1 when the build fails (one line on stderr says which store path
 and what failed); 2 for a usage error.

@@ -3,7 +3,7 @@
 # packages wasm/build.sh rebuilds liblzma and libzstd from. Idempotent: quick when all is there.
 set -eu
 PACKAGES="nix-bin xorriso libarchive-tools genisoimage squashfs-tools squashfs-tools-ng isolinux syslinux-common
-  syslinux-utils mtools dosfstools e2fsprogs qemu-system-x86 ovmf qemu-system-arm qemu-efi-aarch64 systemd-boot-efi busybox-static chromium xz-utils zstd gzip tar cpio jq kmod sqlite3
+  syslinux-utils mtools dosfstools e2fsprogs qemu-system-x86 qemu-utils gdisk parted fdisk ovmf qemu-system-arm qemu-efi-aarch64 systemd-boot-efi busybox-static chromium xz-utils zstd gzip tar cpio jq kmod sqlite3
   clang lld wasi-libc libclang-rt-14-dev-wasm32"
 SRC_LIST=/etc/apt/sources.list.d/nix-imager-src.sources
 

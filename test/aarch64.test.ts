@@ -85,10 +85,11 @@ test('an aarch64 disk image (qcow2) boots under AAVMF: systemd-bootaa64.efi from
 });
 
 test('a config whose system contradicts the toplevel is refused before anything is written', async () => {
-  const r = await build(toplevelConfig(fx, fx.paths.live, 'iso', { system: 'x86_64-linux' }), 'wrong.iso');
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /aarch64-linux/);
-  assert.match(r.stderr, /x86_64-linux/);
-  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  await assert.rejects(readFile(join(tmp, 'wrong.iso')));
+  for (const [format, top] of [['iso', fx.paths.live], ['disk', fx.paths.disk]] as const) {
+    const r = await build(toplevelConfig(fx, top, format, { system: 'x86_64-linux' }), `wrong.${format}`);
+    assert.equal(r.code, 1, `${format}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`${top}: is built for aarch64-linux, but the config's "system" says x86_64-linux`));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    await assert.rejects(readFile(join(tmp, `wrong.${format}`)));
+  }
 });

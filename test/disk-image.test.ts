@@ -64,8 +64,9 @@ test('raw: the GPT of make-disk-image efi (nixpkgs GUIDs), judged by sgdisk, sfd
 test('raw: the ESP is clean FAT32 labelled ESP with what systemd-boot-builder.py leaves', async () => {
   const [esp] = await partitions(raw);
   const img = await extract(raw, esp!, join(tmp, 'esp.img'));
-  await sh('fsck.fat', ['-n', img]);
-  assert.match(await sh('file', ['-s', img]).catch(() => 'FAT (32 bit)'), /FAT \(32 bit\)/);
+  const fsck = await sh('fsck.fat', ['-nv', img]);
+  assert.match(fsck, /2 FATs, 32 bit entries/);
+  assert.match(fsck, new RegExp(`${esp!.start} hidden sectors`));
   assert.match(await sh('mlabel', ['-s', '-i', img, '::']), /ESP/);
   const files = (await sh('mdir', ['-/', '-b', '-i', img, '::'])).split('\n').filter((l) => l && !l.endsWith('/')).sort();
   const kernel = `${fx.paths.kernel.slice('/nix/store/'.length)}-bzImage.efi`;
@@ -157,4 +158,18 @@ test('bad input: one line naming the problem, exit 1, nothing written', async ()
     assert.equal(r.stderr.trim().split('\n').length, 1, `${name}: one line: ${r.stderr}`);
     assert.ok(!existsSync(out), `${name}: nothing written`);
   }
+});
+
+test('diskSize, bootSize and additionalSpace place the partitions as make-disk-image would', async () => {
+  const fixed = await build('fixed.img', { diskSize: 2 ** 30, bootSize: '300MiB' });
+  assert.equal(fixed.r.code, 0, fixed.r.stderr);
+  assert.equal((await stat(fixed.out)).size, 2 ** 30);
+  const [esp, root] = await partitions(fixed.out);
+  assert.deepEqual([esp!.start, esp!.start + esp!.size, root!.start + root!.size], [16384, 300 * 2048, 1023 * 2048]);
+  await rm(fixed.out);
+  // "auto": 100 MiB more additionalSpace gives a disk 100 MiB larger.
+  const more = await build('more.img', { additionalSpace: '612M' });
+  assert.equal(more.r.code, 0, more.r.stderr);
+  assert.equal((await stat(more.out)).size - (await stat(raw)).size, 100 * 2 ** 20);
+  await rm(more.out);
 });

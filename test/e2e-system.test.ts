@@ -2,6 +2,7 @@
 // the page, read from its cache, and built as the image chosen from the targets offered; each
 // download must equal, byte for byte, what the CLI writes for the equivalent config.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,8 @@ import { ERROR_HEADLINES } from '../core/errors.ts';
 import { BUILD_TIMEOUT, openBrowser, pressAndDownload, screenshot, serveWebApp, type BrowserSession, type WebApp } from './helpers/browser.ts';
 import { serveCache, type CacheServer } from './helpers/cache-server.ts';
 import { runCli } from './helpers/cli.ts';
+import { encodeConfigFragment } from '../web/config-url.ts';
+import type { ConfigJson } from '../web/config-draft.ts';
 import { nixosFixture, toplevelConfig, type NixosFixture } from './helpers/nixos-fixture.ts';
 
 let fx: NixosFixture;
@@ -20,7 +23,16 @@ let cache: CacheServer;
 let session: BrowserSession;
 let tmp: string;
 
-async function cliBuild(name: string, config: Record<string, unknown>): Promise<Buffer> {
+const cliOutputs = new Map<string, Promise<Buffer>>();
+
+/** The CLI's bytes for `config`, built once per name. */
+function cliBuild(name: string, config: Record<string, unknown>): Promise<Buffer> {
+  let out = cliOutputs.get(name);
+  if (out === undefined) cliOutputs.set(name, (out = cliBuildOnce(name, config)));
+  return out;
+}
+
+async function cliBuildOnce(name: string, config: Record<string, unknown>): Promise<Buffer> {
   const cfg = join(tmp, `${name}.json`);
   const out = join(tmp, name);
   await writeFile(cfg, JSON.stringify(config));
@@ -101,7 +113,8 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
     assert.equal(await available(page, 'lxc'), 'true');
     assert.equal(await available(page, 'tarball'), 'true');
     assert.equal(await available(page, 'qcow2'), 'false');
-    assert.match((await page.textContent('.target[data-target="qcow2"] small'))!, parses({ format: 'disk', toplevel: fx.paths.live, diskFormat: 'qcow2' }) ? /root=LABEL=/ : /not in this version/);
+    assert.match((await page.textContent('.target[data-target="qcow2"] small'))!, /root=LABEL=/);
+    assert.match((await page.textContent('.target[data-target="netboot"] small'))!, parses({ format: 'netboot', toplevel: fx.paths.live }) ? /iPXE/ : /not in this version/);
     // The first available target has the focus; Space chooses it.
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'target-iso');
     await page.keyboard.press('Space');
@@ -135,13 +148,21 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
     await page.waitForFunction(() => document.querySelector('#result .done') === null);
   });
 
-  test('a disk system is not offered as a live ISO, with the reason', async () => {
+  test('a disk system: not offered as a live ISO (with the reason); its qcow2 equals the CLI output', async () => {
     const { page } = session;
     await nameSystem(page, fx.paths.disk);
     await page.waitForSelector('.targets', { timeout: BUILD_TIMEOUT });
     assert.equal(await available(page, 'iso'), 'false');
     assert.match((await page.textContent('.target[data-target="iso"] small'))!, /no root=LABEL=/);
     assert.equal(await available(page, 'lxc'), 'true');
+    for (const id of ['raw-efi', 'qcow2', 'vhd', 'vmdk', 'vdi']) assert.equal(await available(page, id), 'true', id);
+    await page.check('#target-qcow2');
+    await page.waitForSelector('#config-status[data-valid="true"]');
+    const got = await pressAndDownload(session);
+    await screenshot(page, 'system-06-qcow2-built');
+    const want = await cliBuild('disk.qcow2', toplevelConfig(fx, fx.paths.disk, 'disk', { diskFormat: 'qcow2', substituters: [fx.cache] }));
+    assert.equal(got.name, parseConfig(toplevelConfig(fx, fx.paths.disk, 'disk', { diskFormat: 'qcow2' })).fileName);
+    assert.ok(got.bytes.equals(want), 'the browser qcow2 differs from the CLI one');
   });
 
   const errorCases: { kind: string; setup: () => [string, string, string]; headline: string; words: RegExp }[] = [
@@ -163,6 +184,81 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
       await screenshot(page, `system-error-${c.kind.replace(/[^a-z]+/g, '-')}`);
     });
   }
+
+  test('File System Access: the ISO streams straight into the picked file (no OPFS output), equal to the CLI output', async () => {
+    const picked = await session.context.newPage();
+    // Headless Chromium cannot show the picker: it answers with a file handle as the real one does (here an OPFS file).
+    await picked.addInitScript(() => {
+      (window as unknown as { showSaveFilePicker: unknown }).showSaveFilePicker = async ({ suggestedName }: { suggestedName: string }) =>
+        (await navigator.storage.getDirectory()).getFileHandle(`picked-${suggestedName}`, { create: true });
+    });
+    try {
+      await nameSystem(picked, fx.paths.live);
+      await picked.waitForSelector('.targets', { timeout: BUILD_TIMEOUT });
+      await picked.check('#target-iso');
+      await picked.waitForSelector('#config-status[data-valid="true"]');
+      assert.ok(await picked.isVisible('#direct-save'), 'the option is offered where the API exists');
+      await picked.check('#direct-save');
+      await picked.click('#build');
+      await picked.waitForSelector('body[data-state="done"], body[data-state="failed"]', { timeout: BUILD_TIMEOUT });
+      assert.equal(await picked.getAttribute('#result .done', 'data-written'), 'picked-file', (await picked.textContent('#result')) ?? '');
+      await screenshot(picked, 'system-08-saved-to-file');
+      const name = parseConfig(toplevelConfig(fx, fx.paths.live, 'iso')).fileName;
+      const got = await picked.evaluate(async (file) => {
+        const root = await navigator.storage.getDirectory();
+        const bytes = await (await (await root.getFileHandle(file)).getFile()).arrayBuffer();
+        const outputs = await (await root.getDirectoryHandle('nix-imager')).getDirectoryHandle('outputs', { create: true });
+        const left: string[] = [];
+        for await (const n of (outputs as unknown as { keys(): AsyncIterable<string> }).keys()) left.push(n);
+        const hex = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+        return { hex, size: bytes.byteLength, left };
+      }, `picked-${name}`);
+      const want = await cliBuild('live.iso', toplevelConfig(fx, fx.paths.live, 'iso', { substituters: [fx.cache] }));
+      assert.equal(got.size, want.length);
+      assert.equal(got.hex, createHash('sha256').update(want).digest('hex'), 'the picked file differs from the CLI ISO');
+      assert.deepEqual(got.left, [], 'nothing was written to OPFS outputs');
+    } finally {
+      await picked.close();
+    }
+  });
+
+  test('error kind: config in the custom form, shown at its field in the form\'s words, Build off until fixed', async () => {
+    const { page } = session;
+    const config = { format: 'tarball', storeContents: [{ object: fx.paths.plain }], contents: [{ text: 'hello\n', target: 'etc/motd' }], substituters: [cache.url], trustedPublicKeys: [fx.publicKey] };
+    await page.goto('about:blank');
+    await page.goto(app.url + encodeConfigFragment(config as ConfigJson));
+    await page.waitForSelector('#config-status[data-valid="false"]');
+    assert.equal(await page.textContent('#config-status'), 'Contents, entry 1: Target: "etc/motd" must be an absolute path in the image');
+    assert.equal(await page.getAttribute('#content-0-target', 'aria-invalid'), 'true');
+    assert.equal(await page.textContent('#content-0-target-error'), '"etc/motd" must be an absolute path in the image');
+    assert.ok(await page.isDisabled('#build'), 'Build is off while the config is invalid');
+    await screenshot(page, 'system-error-config-field');
+    await page.fill('#content-0-target', '/etc/motd');
+    await page.waitForSelector('#config-status[data-valid="true"]');
+    assert.equal(await page.locator('[aria-invalid="true"]').count(), 0);
+    assert.ok(!(await page.isDisabled('#build')));
+  });
+
+  test('sizes before building: each target has an estimate, and a warning when browser storage is too small', async () => {
+    const { page } = session;
+    await nameSystem(page, fx.paths.live);
+    await page.waitForSelector('.targets', { timeout: BUILD_TIMEOUT });
+    assert.match((await page.textContent('.target[data-target="iso"] .estimate'))!, /^≈ \d/);
+    assert.match((await page.textContent('#system-storage'))!, /free for this site/);
+    assert.equal(await page.locator('.quota-warning').count(), 0, 'no warning when the closure fits');
+    const small = await session.context.newPage();
+    await small.addInitScript(() => {
+      navigator.storage.estimate = async () => ({ quota: 1000, usage: 0 });
+    });
+    try {
+      await nameSystem(small, fx.paths.live);
+      await small.waitForSelector('.targets', { timeout: BUILD_TIMEOUT });
+      assert.match((await small.textContent('.target[data-target="lxc"] .quota-warning'))!, /Needs about .* of browser storage; 1000 B is free/);
+      await screenshot(small, 'system-07-quota-warning');
+    } finally {
+      await small.close();
+    }
+  });
 
   test('phone width and dark mode: the flow fits 360 px', async () => {
     const { page } = session;

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,6 +167,45 @@ test('sparse files keep their holes, and a file over 4 GiB maps its far blocks',
   small2.entries.set('holes', { kind: 'file', mode: 0o444, data: small });
   small2.entries.set('fragmented', { kind: 'file', mode: 0o444, data: sparseData(1500 * 2 * 4096, runs) });
   await assertReadsBack(await writeImage(small2), small2);
+});
+
+test('a 300 MiB file runs around the superblock copy of group 1 and reads back byte for byte', async () => {
+  const size = 300 * 2 ** 20 + 123;
+  const pattern = new Uint8Array(1 << 20).map((_, i) => (i * 131 + 7) & 0xff);
+  const data: DataSource = {
+    size,
+    async *stream() {
+      for (let at = 0; at < size; at += pattern.length) yield pattern.slice(0, Math.min(pattern.length, size - at)).map((b) => b ^ (at >> 20));
+    },
+  };
+  const expected = createHash('sha256');
+  for await (const c of data.stream()) expected.update(c);
+  const root = newDir(0o755);
+  root.entries.set('big', { kind: 'file', mode: 0o444, data });
+  const img = await writeImage(root);
+  await e2fsck(img);
+  const extents = await debugfs(img, 'dump_extents /big');
+  assert.match(extents, / 32770 - /, 'an extent starts after group 1\'s superblock copy and descriptor block');
+  const out = join(tmp, 'big.out');
+  await debugfs(img, `dump /big ${out}`);
+  const got = createHash('sha256').update(readFileSync(out)).digest('hex');
+  assert.equal(got, expected.digest('hex'));
+  await rm(out);
+  await rm(img);
+});
+
+test('a directory of more than 65 000 subdirectories (a big /nix/store) counts 1 link, as dir_nlink says', async () => {
+  const root = newDir(0o755);
+  const store = newDir(0o1775);
+  root.entries.set('store', store);
+  for (let i = 0; i < 65001; i++) store.entries.set(`${String(i).padStart(32, 'a')}-p`, newDir(0o555));
+  const img = await writeImage(root);
+  await e2fsck(img);
+  const stat = await debugfs(img, 'stat /store');
+  assert.match(stat, /Links: 1\s/);
+  assert.match(stat, /Mode: {2}01775/);
+  assert.match(await debugfs(img, 'stat /'), /Links: 4\s/);
+  await rm(img);
 });
 
 test('symlinks of every length from 1 to 4095 bytes, fast and slow, read back', async () => {

@@ -13,7 +13,8 @@ import { bytesSource } from '../core/io/data-source.ts';
 import { architectureOf } from '../core/nixos/architecture.ts';
 import { bootEntry, entryFileName, loaderConf } from '../core/nixos/systemd-boot.ts';
 import { bootQemu, buildInitramfs, debianKernel } from './helpers/boot.ts';
-import { assertFsckClean, writeSparse } from './helpers/fat-tools.ts';
+import { assertFsckClean } from './helpers/fat-tools.ts';
+import { writeSparseFile } from '../node/sparse-file.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nix-imager-fatboot-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -43,7 +44,7 @@ function espTree(): ImageDir {
     buildDate: '2023-11-14',
     linux: '/EFI/nixos/kernel-bzImage.efi',
     initrd: '/EFI/nixos/initrd-initrd.efi',
-    options: 'console=ttyS0 panic=-1',
+    options: 'console=ttyS0 panic=-1 no_timer_check',
   });
   put(root, `loader/entries/${entryFileName(1)}`, text.encode(entry));
   return root;
@@ -51,16 +52,16 @@ function espTree(): ImageDir {
 
 test('OVMF boots systemd-boot from a bare FAT volume (efi.img-sized) and it starts the kernel and initrd on it', async () => {
   const image = join(tmp, 'efi.img');
-  await writeSparse(fatImage(espTree(), { mtime: 946684800, label: 'EFIBOOT', volumeId: 0x12345678 }), image);
+  await writeSparseFile(fatImage(espTree(), { mtime: 946684800, label: 'EFIBOOT', volumeId: 0x12345678 }), image);
   assertFsckClean(image);
-  const serial = await bootQemu(image, 'disk', 150, 'uefi');
+  const serial = await bootQemu(image, 'disk', 300, 'uefi');
   assert.ok(serial.includes(MARKER), `no marker on the serial console:\n${serial.slice(-3000)}`);
 });
 
 test('… and from a 256 MiB FAT32 volume labelled ESP, as a disk image\'s ESP', async () => {
   const image = join(tmp, 'esp.img');
-  await writeSparse(fatImage(espTree(), { mtime: 946684800, size: 256 * 1024 * 1024, fatType: 32, label: 'ESP' }), image);
+  await writeSparseFile(fatImage(espTree(), { mtime: 946684800, size: 256 * 1024 * 1024, fatType: 32, label: 'ESP' }), image);
   assertFsckClean(image);
-  const serial = await bootQemu(image, 'disk', 150, 'uefi');
+  const serial = await bootQemu(image, 'disk', 300, 'uefi');
   assert.ok(serial.includes(MARKER), `no marker on the serial console:\n${serial.slice(-3000)}`);
 });

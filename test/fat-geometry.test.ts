@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { chooseGeometry, clusterBytes, dataStartSector, SECTOR, type FatType } from '../core/fat/geometry.ts';
 import { fatImage } from '../core/fat/fat-writer.ts';
 import { newDir } from '../core/image/tree.ts';
-import { assertFsckClean, bootSectorFields, writeSparse } from './helpers/fat-tools.ts';
+import { assertFsckClean, bootSectorFields } from './helpers/fat-tools.ts';
+import { writeSparseFile } from '../node/sparse-file.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nix-imager-fatgeo-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -104,7 +105,7 @@ test('an empty volume is byte-identical to mkfs.fat --invariant outside the boot
     const source = fatImage(newDir(), { size: c.bytes, fatType: c.fatType, label: 'EFIBOOT', volumeId: 0x1234abcd, mtime: 1426325213 });
     const last = source.allocated().at(-1)!;
     assert.ok(last.offset + last.length <= length);
-    await writeSparse(source, image);
+    await writeSparseFile(source, image);
     assertFsckClean(image);
     const mine = head(image, length);
     const fat32 = theirs[22] === 0 && theirs[23] === 0;

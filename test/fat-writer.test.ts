@@ -13,7 +13,8 @@ import { bytesSource, type DataSource } from '../core/io/data-source.ts';
 import { chunkLength, isZeros } from '../core/io/sparse.ts';
 import { FatError } from '../core/fat/fat-error.ts';
 import { fatAutoSize, fatImage, fatStream, type FatContents, type FatFile, type FatOptions } from '../core/fat/fat-writer.ts';
-import { assertFsckClean, bootSectorFields, judgeFat, mdirListing, writeSparse } from './helpers/fat-tools.ts';
+import { assertFsckClean, bootSectorFields, judgeFat, mdirListing } from './helpers/fat-tools.ts';
+import { writeSparseFile } from '../node/sparse-file.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nix-imager-fat-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -174,14 +175,14 @@ test('deterministic: the same tree and options give the same bytes, and the volu
   assert.equal(await digest(opts), await digest(opts));
   const id = async (o: FatOptions) => {
     const image = join(fresh('id'), 'id.img');
-    await writeSparse(fatImage(hardTree(), o), image);
+    await writeSparseFile(fatImage(hardTree(), o), image);
     return readFileSync(image).subarray(39, 43).toString('hex');
   };
   assert.notEqual(await id(opts), await id({ ...opts, label: 'B' }));
   assert.equal(await id({ ...opts, volumeId: 0x12345678 }), '78563412');
   // A partition's first LBA goes into the boot sector's hidden-sectors field, as mkfs.fat does on a partition.
   const esp = join(fresh('hidden'), 'esp.img');
-  await writeSparse(fatImage(hardTree(), { ...opts, hiddenSectors: 2048 }), esp);
+  await writeSparseFile(fatImage(hardTree(), { ...opts, hiddenSectors: 2048 }), esp);
   assert.equal(readFileSync(esp).readUInt32LE(28), 2048);
   assertFsckClean(esp);
 });
@@ -190,11 +191,11 @@ test('timestamps: every entry carries mtime (UTC, 2-second steps); times before 
   const root = newDir();
   add(root, 'a/b.txt', pattern(10, 1));
   const image = join(fresh('time'), 'time.img');
-  await writeSparse(fatImage(root, { mtime: Date.UTC(2024, 1, 29, 13, 45, 31) / 1000, size: 4 * MiB }), image);
+  await writeSparseFile(fatImage(root, { mtime: Date.UTC(2024, 1, 29, 13, 45, 31) / 1000, size: 4 * MiB }), image);
   const listing = mdirListing(image, '::/a');
   assert.match(listing, /B\s+TXT\s+10 2024-02-29\s+13:45/);
   const old = join(fresh('old'), 'old.img');
-  await writeSparse(fatImage(root, { mtime: 0, size: 4 * MiB }), old);
+  await writeSparseFile(fatImage(root, { mtime: 0, size: 4 * MiB }), old);
   assert.match(mdirListing(old, '::/a'), /10 1980-01-01\s+0:00/);
   assertFsckClean(old);
 });

@@ -31,7 +31,7 @@ before(async () => {
   copyFileSync('/usr/lib/syslinux/modules/bios/ldlinux.c32', join(src, 'isolinux/ldlinux.c32'));
   writeFileSync(
     join(src, 'isolinux/isolinux.cfg'),
-    'SERIAL 0 115200\nPROMPT 0\nTIMEOUT 0\nDEFAULT linux\nLABEL linux\n  KERNEL /boot/vmlinuz\n  INITRD /boot/initrd.gz\n  APPEND console=ttyS0,115200 panic=-1 quiet\n',
+    'SERIAL 0 115200\nPROMPT 0\nTIMEOUT 0\nDEFAULT linux\nLABEL linux\n  KERNEL /boot/vmlinuz\n  INITRD /boot/initrd.gz\n  APPEND console=ttyS0,115200 panic=-1 no_timer_check quiet\n',
   );
   const kernel = debianKernel();
   copyFileSync(kernel.vmlinuz, join(src, 'boot/vmlinuz'));

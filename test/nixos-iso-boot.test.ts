@@ -49,7 +49,7 @@ test('a CLI-built installer-style ISO boots in qemu and the kernel reads the sto
         { source: '/usr/lib/ISOLINUX/isolinux.bin', target: '/isolinux/isolinux.bin' },
         { source: '/usr/lib/syslinux/modules/bios/ldlinux.c32', target: '/isolinux/ldlinux.c32' },
         {
-          text: 'SERIAL 0 115200\nPROMPT 0\nTIMEOUT 0\nDEFAULT nixos\nLABEL nixos\n  KERNEL /boot/bzImage\n  INITRD /boot/initrd\n  APPEND console=ttyS0,115200 panic=-1 quiet\n',
+          text: 'SERIAL 0 115200\nPROMPT 0\nTIMEOUT 0\nDEFAULT nixos\nLABEL nixos\n  KERNEL /boot/bzImage\n  INITRD /boot/initrd\n  APPEND console=ttyS0,115200 panic=-1 no_timer_check quiet\n',
           target: '/isolinux/isolinux.cfg',
         },
       ],

@@ -1,4 +1,5 @@
 import { localName } from '../worker/local-files.ts';
+import { CONFIG_FIELDS as F, fieldHint, ISO_FIELDS as I } from '../core/pipeline/config-schema.ts';
 import { contentKind, type ConfigJson, type ContentJson, type ContentKind, type IsoJson } from './config-draft.ts';
 import { h } from './dom.ts';
 import { formatBytes } from './format.ts';
@@ -145,7 +146,7 @@ export class ConfigForm {
             this.changed(true);
           }),
         ),
-        (c.compression ?? defaultCompression) === 'xz' ? field('xz preset', num(c.xzPreset, (v) => ((c.xzPreset = v), this.changed()), { min: '0', max: '9', placeholder: '6' })) : null,
+        (c.compression ?? defaultCompression) === 'xz' ? field('xz preset', num(c.xzPreset, (v) => ((c.xzPreset = v), this.changed()), fieldHint(F.xzPreset))) : null,
         field('File name', text(c.fileName, (v) => ((c.fileName = v), this.changed()), { placeholder: 'default', id: 'file-name' }), 'without the compression extension'),
       ),
     );
@@ -264,8 +265,8 @@ export class ConfigForm {
         { class: 'row' },
         field('ISO name', text(iso.isoName, set('isoName'), { placeholder: 'nixos-x86_64-linux.iso' })),
         field('Volume ID', text(iso.volumeID, set('volumeID'), { placeholder: 'NIXOS_ISO' })),
-        field('Application ID', text(iso.appID, set('appID'), { placeholder: 'nixos' })),
-        field('Publisher', text(iso.publisher, set('publisher'), { placeholder: 'nixos' })),
+        field('Application ID', text(iso.appID, set('appID'), fieldHint(I.appID))),
+        field('Publisher', text(iso.publisher, set('publisher'), fieldHint(I.publisher))),
       ),
       field('Squashfs contents', lines(iso.squashfsContents, set('squashfsContents'), { class: 'mono', placeholder: '/nix/store/… (one per line)' }), 'their closure goes into /nix-store.squashfs'),
       h(
@@ -277,9 +278,9 @@ export class ConfigForm {
         'div',
         { class: 'row checks' },
         check('BIOS bootable (El Torito)', iso.bootable, false, set('bootable', true)),
-        iso.bootable ? field('Boot image', text(iso.bootImage, set('bootImage'), { placeholder: '/isolinux/isolinux.bin', class: 'mono' })) : null,
+        iso.bootable ? field('Boot image', text(iso.bootImage, set('bootImage'), { ...fieldHint(I.bootImage), class: 'mono' })) : null,
       ),
-      h('div', { class: 'row checks' }, check('EFI bootable', iso.efiBootable, false, set('efiBootable', true)), iso.efiBootable ? field('EFI image', text(iso.efiBootImage, set('efiBootImage'), { placeholder: '/boot/efi.img', class: 'mono' })) : null),
+      h('div', { class: 'row checks' }, check('EFI bootable', iso.efiBootable, false, set('efiBootable', true)), iso.efiBootable ? field('EFI image', text(iso.efiBootImage, set('efiBootImage'), { ...fieldHint(I.efiBootImage), class: 'mono' })) : null),
       h(
         'div',
         { class: 'row checks' },
@@ -323,16 +324,16 @@ export class ConfigForm {
       h(
         'div',
         { class: 'row' },
-        field('Compression workers', num(c.threads, (v) => ((c.threads = v), this.changed()), { min: '0', max: '256', placeholder: '0 = one per core' })),
-        field('xz block size (bytes)', num(c.xzBlockSize, (v) => ((c.xzBlockSize = v), this.changed()), { min: '4096', placeholder: String(24 * 2 ** 20) })),
-        field('SOURCE_DATE_EPOCH', num(c.sourceDateEpoch, (v) => ((c.sourceDateEpoch = v), this.changed()), { min: '0', placeholder: '315532800' })),
+        field('Compression workers', num(c.threads, (v) => ((c.threads = v), this.changed()), { ...fieldHint(F.threads), placeholder: '0 = one per core' })),
+        field('xz block size (bytes)', num(c.xzBlockSize, (v) => ((c.xzBlockSize = v), this.changed()), fieldHint(F.xzBlockSize))),
+        field('SOURCE_DATE_EPOCH', num(c.sourceDateEpoch, (v) => ((c.sourceDateEpoch = v), this.changed()), fieldHint(F.sourceDateEpoch))),
       ),
       h(
         'div',
         { class: 'row' },
         field('Squashfs compression', select(c.squashfsCompression as 'zstd' | 'xz' | 'gzip' | undefined, [['', 'default (zstd)'], ['zstd', 'zstd'], ['xz', 'xz'], ['gzip', 'gzip']], (v) => ((c.squashfsCompression = v), this.changed()))),
-        field('Squashfs block size', num(c.squashfsBlockSize, (v) => ((c.squashfsBlockSize = v), this.changed()), { min: '4096', placeholder: String(2 ** 20) })),
-        field('System', text(c.system, (v) => ((c.system = v), this.changed()), { placeholder: 'x86_64-linux' })),
+        field('Squashfs block size', num(c.squashfsBlockSize, (v) => ((c.squashfsBlockSize = v), this.changed()), fieldHint(F.squashfsBlockSize))),
+        field('System', text(c.system, (v) => ((c.system = v), this.changed()), fieldHint(F.system))),
       ),
     );
   }

@@ -29,15 +29,20 @@ export function canSaveAs(): boolean {
   return typeof (window as unknown as Partial<SavePicker>).showSaveFilePicker === 'function';
 }
 
-/** "Save to…": streams the file to a place the user picks (needs the click's user activation). */
-export async function saveAs(file: File, name: string): Promise<boolean> {
-  let handle: FileSystemFileHandle;
+/** Asks where the image should go; null when the user cancels the picker. */
+export async function pickFile(name: string): Promise<FileSystemFileHandle | null> {
   try {
-    handle = await (window as unknown as SavePicker).showSaveFilePicker({ suggestedName: name });
+    return await (window as unknown as SavePicker).showSaveFilePicker({ suggestedName: name });
   } catch (e) {
-    if ((e as DOMException).name === 'AbortError') return false;
+    if ((e as DOMException).name === 'AbortError') return null;
     throw e;
   }
+}
+
+/** "Save to…": streams the file to a place the user picks (needs the click's user activation). */
+export async function saveAs(file: File, name: string): Promise<boolean> {
+  const handle = await pickFile(name);
+  if (handle === null) return false;
   await file.stream().pipeTo(await handle.createWritable());
   return true;
 }

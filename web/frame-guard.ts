@@ -1,4 +1,5 @@
-// Imported first by main.ts: inside another site's frame the app does not start, so a page laid over
+// Called first by main.ts (a call, not an import for its side effect: package.json's
+// "sideEffects": false lets the bundler drop such imports): inside another site's frame the app does not start, so a page laid over
 // it cannot trick the user into pressing Build or Trust (clickjacking). Servers should also send
 // `Content-Security-Policy: frame-ancestors 'none'` (scripts/serve.mjs does); this covers hosts that don't.
 
@@ -12,7 +13,8 @@ function framedByOtherOrigin(): boolean {
   }
 }
 
-if (framedByOtherOrigin()) {
+export function refuseForeignFrame(): void {
+  if (!framedByOtherOrigin()) return;
   const open = document.createElement('a');
   open.href = location.href;
   open.target = '_blank';

@@ -1,6 +1,7 @@
-import './frame-guard.ts';
+import { refuseForeignFrame } from './frame-guard.ts';
 import { proxy, wrap, type Remote } from 'comlink';
-import { parseConfig } from '../core/pipeline/config.ts';
+import { ConfigError, parseConfig } from '../core/pipeline/config.ts';
+import { fieldPlace } from './field-words.ts';
 import type { Progress } from '../core/pipeline/progress.ts';
 import { CACHE_NIXOS_ORG_KEY } from '../core/nix/signature.ts';
 import type { BuildResult, BuildWorkerApi, PlanView } from '../worker/build-worker.ts';
@@ -11,7 +12,7 @@ import { cacheOrigins, CredentialsPanel } from './credentials-panel.ts';
 import { decodeConfigFragment, encodeConfigFragment } from './config-url.ts';
 import { demoConfig } from './demo-config.ts';
 import { $, h } from './dom.ts';
-import { canSaveAs, downloadBlob, outputFile, saveAs } from './download.ts';
+import { canSaveAs, downloadBlob, outputFile, pickFile, saveAs } from './download.ts';
 import { explain, isCancel } from './error-text.ts';
 import { formatBytes, formatDuration, storeName } from './format.ts';
 import { expectedStages, ProgressView } from './progress-view.ts';
@@ -19,6 +20,8 @@ import { treemapSvg } from './treemap.ts';
 import { isEmptyAsk, TrustRoots, type TrustAsk } from './trust.ts';
 import { SystemPanel, type SystemSource } from './system-panel.ts';
 import type { Choice } from './targets.ts';
+
+refuseForeignFrame();
 
 type State = 'idle' | 'resolving' | 'building' | 'done' | 'failed' | 'cancelled';
 
@@ -42,6 +45,8 @@ const ui = {
   system: $('#system'),
   customImage: $<HTMLDetailsElement>('#custom-image'),
   announce: $('#announce'),
+  directSave: $<HTMLInputElement>('#direct-save'),
+  directSaveOption: $('#direct-save-option'),
   exportJson: $<HTMLButtonElement>('#export-json'),
   copyLink: $<HTMLButtonElement>('#copy-link'),
 };
@@ -127,20 +132,39 @@ function substituterOrigins(): string[] {
   return cacheOrigins(currentJson().substituters ?? ['https://cache.nixos.org'], pageBase());
 }
 
-/** Validates with the CLI's parser; returns the error text or null. */
+/** Validates with the CLI's parser; returns the error text, in the form's words, or null. */
 function validate(): string | null {
+  for (const el of document.querySelectorAll('[aria-invalid="true"]')) el.removeAttribute('aria-invalid');
+  for (const el of document.querySelectorAll('.field-error')) el.remove();
   try {
     parseConfig(currentJson());
     return null;
   } catch (e) {
-    return e instanceof Error ? e.message.replace(/^config: /, '') : String(e);
+    if (!(e instanceof ConfigError)) return e instanceof Error ? e.message.replace(/^config: /, '') : String(e);
+    return showAtField(e);
   }
+}
+
+/** Marks the control of the field `e` names and says what is wrong beside it; returns the sentence. */
+function showAtField(e: ConfigError): string {
+  const place = fieldPlace(e.field);
+  const problem = e.message.slice(`config: ${e.field}: `.length);
+  const control = place.id === undefined ? null : document.getElementById(place.id);
+  if (control) {
+    control.setAttribute('aria-invalid', 'true');
+    const note = h('small', { class: 'field-error', id: `${control.id}-error` }, problem);
+    control.setAttribute('aria-errormessage', note.id);
+    control.after(note);
+  }
+  return `${place.words}: ${problem}`;
 }
 
 function showConfigStatus(): void {
   const problem = validate();
   ui.configStatus.replaceChildren(problem === null ? h('span', { class: 'ok' }, 'Config is valid') : h('span', { class: 'problem' }, problem));
   ui.configStatus.dataset['valid'] = String(problem === null);
+  // Build stays off while the config is invalid (the status says why).
+  if (document.body.dataset['state'] !== 'resolving' && document.body.dataset['state'] !== 'building') ui.build.disabled = problem !== null;
   const key = JSON.stringify(currentJson());
   ui.closure.classList.toggle('stale', shownPlanKey !== null && shownPlanKey !== key);
   credentials.update(substituterOrigins());
@@ -310,7 +334,24 @@ function signersLine(r: BuildResult): HTMLElement {
   return h('ul', { class: 'signers', id: 'signers' }, parts);
 }
 
+/** The image went straight into the file the user picked: nothing to download. */
+function showSaved(r: BuildResult): void {
+  ui.result.replaceChildren(
+    h(
+      'div',
+      { class: 'card done', role: 'status', 'data-file': r.fileName, 'data-bytes': String(r.bytes), 'data-written': 'picked-file', tabindex: -1 },
+      h('h3', {}, 'Image saved'),
+      h('p', {}, h('span', { class: 'mono' }, r.fileName), ` · ${formatBytes(r.bytes)} written straight into the file you picked (File System Access), with no copy in browser storage · built in ${formatDuration(r.seconds)}`),
+      signersLine(r),
+    ),
+  );
+  builtKey = JSON.stringify(currentJson());
+  ui.announce.textContent = `Image saved: ${r.fileName}, ${formatBytes(r.bytes)}.`;
+  ui.result.querySelector<HTMLElement>('.card')!.focus();
+}
+
 async function showDone(r: BuildResult): Promise<void> {
+  if (r.outputName === null) return showSaved(r);
   const file = await outputFile(r.outputName);
   const download = h('button', { type: 'button', class: 'primary', id: 'download', onclick: () => downloadBlob(file, r.fileName) }, `Download ${r.fileName}`);
   const save = canSaveAs()
@@ -325,7 +366,7 @@ async function showDone(r: BuildResult): Promise<void> {
       'div',
       { class: 'card done', role: 'status', 'data-file': r.fileName, 'data-bytes': String(r.bytes) },
       h('h3', {}, 'Image ready'),
-      h('p', {}, h('span', { class: 'mono' }, r.fileName), ` · ${formatBytes(r.bytes)} · ${r.storePaths} store paths, ${formatBytes(r.narBytes)} unpacked · built in ${formatDuration(r.seconds)}`),
+      h('p', {}, h('span', { class: 'mono' }, r.fileName), ` · ${formatBytes(r.bytes)} · ${r.storePaths} store paths, ${formatBytes(r.narBytes)} unpacked · built in ${formatDuration(r.seconds)} in browser storage (OPFS), then downloaded`),
       signersLine(r),
       h('div', { class: 'actions' }, download, save),
     ),
@@ -367,6 +408,11 @@ async function run(build: boolean): Promise<void> {
     return;
   }
   if (!trusted(json)) return;
+  // Asked first, while the click still counts as the user's (the picker needs that).
+  const target = build && ui.directSave.checked ? await pickFile(parseConfig(json).fileName) : undefined;
+  if (target === null) return;
+  // Images are large: ask that the NAR cache and the output are not evicted under storage pressure.
+  if (build) void navigator.storage?.persist?.().catch(() => false);
   const base = pageBase();
   view = new ProgressView(build ? expectedStages(parseConfig(json).compression) : ['narinfo']);
   ui.progress.replaceChildren(view.el);
@@ -386,7 +432,7 @@ async function run(build: boolean): Promise<void> {
       return;
     }
     setState('building');
-    const result = await cancellable(() => api.build(json, base, form.files, logins.for(substituterOrigins()), onProgress));
+    const result = await cancellable(() => api.build(json, base, form.files, logins.for(substituterOrigins()), onProgress, target));
     view.finish('done');
     setState('done');
     showPlan({ ...plan, paths: plan.paths.map((p) => ({ ...p, cached: true })) });
@@ -434,7 +480,7 @@ async function inspect(source: SystemSource): Promise<void> {
     const report = await cancellable(() => api.inspect(json, pageBase(), logins.for(cacheOrigins(source.substituters, pageBase())), onProgress));
     view.finish('done');
     setState('idle');
-    system.show(report, source);
+    system.show(report, source, await navigator.storage?.estimate?.().catch(() => undefined));
     ui.announce.textContent = `${report.toplevel.label ?? 'The system'}: ${report.paths.length} store paths. Choose the image to build.`;
   } catch (e) {
     view.finish(isCancel(e) ? 'cancelled' : 'failed');
@@ -476,6 +522,7 @@ ui.clearCache.addEventListener('click', async () => {
 // ---- start ----
 
 setState('idle');
+ui.directSaveOption.hidden = !canSaveAs();
 showConfigStatus();
 if (!location.hash) history.replaceState(null, '', encodeConfigFragment(currentJson()));
 if (initial.error) showError(initial.error);

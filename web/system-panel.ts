@@ -6,7 +6,7 @@ import type { ToplevelView } from '../worker/build-worker.ts';
 import type { ConfigJson } from './config-draft.ts';
 import { h } from './dom.ts';
 import { formatBytes, storeName } from './format.ts';
-import { choicesFor, type Choice } from './targets.ts';
+import { choicesFor, estimatedSize, type Choice } from './targets.ts';
 import { treemapSvg } from './treemap.ts';
 import type { HandEdit } from './trust.ts';
 
@@ -33,6 +33,7 @@ export class SystemPanel {
   readonly inspectButton = h('button', { type: 'submit', id: 'inspect', class: 'primary' }, 'Inspect the system');
   private readonly report = h('div', { id: 'system-report', 'aria-live': 'polite' });
   private choices: Choice[] = [];
+  private closure = { narBytes: 0, downloadBytes: 0, free: undefined as number | undefined };
 
   constructor(
     private readonly onInspect: (source: SystemSource) => void,
@@ -71,11 +72,14 @@ export class SystemPanel {
     this.report.replaceChildren();
   }
 
-  show(view: ToplevelView, source: SystemSource): void {
+  /** `storage`: navigator.storage.estimate()'s answer, to warn before a build that cannot fit. */
+  show(view: ToplevelView, source: SystemSource, storage?: StorageEstimate): void {
     const t = view.toplevel;
     const narBytes = view.paths.reduce((n, p) => n + p.narSize, 0);
     const download = view.paths.reduce((n, p) => n + p.fileSize, 0);
     this.choices = choicesFor(source.toplevel, { substituters: source.substituters, trustedPublicKeys: source.trustedPublicKeys }, view);
+    const free = storage?.quota !== undefined ? storage.quota - (storage.usage ?? 0) : undefined;
+    this.closure = { narBytes, downloadBytes: download, free };
     const fact = (term: string, value: string, id: string) => [h('dt', {}, term), h('dd', { id, class: 'mono' }, value)];
     this.report.replaceChildren(
       h(
@@ -85,6 +89,7 @@ export class SystemPanel {
         fact('System', t.system ?? '(unknown)', 'system-double'),
         fact('Kernel', t.kernel ? storeName(storePathOf(t.kernel).storePath) : 'none', 'system-kernel'),
         fact('Closure', `${view.paths.length} store paths · ${formatBytes(download)} to download · ${formatBytes(narBytes)} unpacked`, 'system-closure'),
+        free !== undefined ? fact('Browser storage', `${formatBytes(free)} free for this site`, 'system-storage') : null,
       ),
       h('div', { class: 'treemap-box' }, treemapSvg(view.paths, 720, 220)),
       h(
@@ -99,6 +104,10 @@ export class SystemPanel {
 
   private choiceEl(c: Choice): HTMLElement {
     const id = `target-${c.target.id}`;
+    const size = estimatedSize(c.config, this.closure);
+    // The NAR cache keeps the NARs unpacked, and the image is written beside it.
+    const needed = this.closure.narBytes + size;
+    const tooBig = this.closure.free !== undefined && needed > this.closure.free;
     const input = h('input', {
       type: 'radio',
       name: 'target',
@@ -117,6 +126,8 @@ export class SystemPanel {
         { for: id },
         h('strong', {}, c.target.title),
         c.fileName ? h('span', { class: 'mono file-name' }, c.fileName) : null,
+        c.unavailable === null ? h('span', { class: 'estimate' }, `≈ ${formatBytes(size)}`) : null,
+        c.unavailable === null && tooBig ? h('span', { class: 'quota-warning', role: 'note' }, `Needs about ${formatBytes(needed)} of browser storage; ${formatBytes(this.closure.free!)} is free`) : null,
         h('small', { id: `${id}-use`, class: 'hint' }, c.unavailable ?? c.target.use),
       ),
     );

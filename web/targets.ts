@@ -33,6 +33,15 @@ export const TARGETS: readonly Target[] = [
   { id: 'tarball', title: 'System tarball', use: 'The closure and nix-path-registration, as make-system-tarball lays them out.', config: { format: 'tarball' } },
 ];
 
+/**
+ * A rough size of the image from the closure alone: compressed images are about as big as the
+ * cache's compressed NARs, uncompressed ones about as big as the NARs unpacked.
+ */
+export function estimatedSize(config: ConfigJson, closure: { narBytes: number; downloadBytes: number }): number {
+  const compressed = config.format === 'iso' || (config.format === 'tarball' && config.compression !== 'none') || (config.format === 'disk' && config.diskFormat !== 'raw' && config.diskFormat !== 'vhd');
+  return compressed ? closure.downloadBytes : closure.narBytes;
+}
+
 export interface Choice {
   target: Target;
   config: ConfigJson;

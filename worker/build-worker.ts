@@ -16,6 +16,7 @@ import { offlineFetch } from './offline-fetch.ts';
 import { fileEntries, opfsDir } from './opfs.ts';
 import { opfsNarCache } from './opfs-nar-cache.ts';
 import { createOpfsSink } from './opfs-sink.ts';
+import { fileHandleSink } from './file-handle-sink.ts';
 
 export interface ClosurePath {
   path: string;
@@ -34,8 +35,8 @@ export interface PlanView {
 
 export interface BuildResult {
   fileName: string;
-  /** The finished file's name in OPFS `nix-imager/outputs/`. */
-  outputName: string;
+  /** The finished file's name in OPFS `nix-imager/outputs/`; null when it went to a file the user picked. */
+  outputName: string | null;
   bytes: number;
   storePaths: number;
   narBytes: number;
@@ -196,8 +197,8 @@ export const buildWorkerApi = {
     }
   },
 
-  /** Builds the image into OPFS `outputs/<fileName>` (temp name until complete). */
-  async build(json: unknown, baseUrl: string, files: Map<string, Blob>, logins: OriginLogin[], onProgress?: ProgressListener): Promise<BuildResult> {
+  /** Builds the image into `target` (a file the user picked), else into OPFS `outputs/<fileName>` (temp name until complete). */
+  async build(json: unknown, baseUrl: string, files: Map<string, Blob>, logins: OriginLogin[], onProgress?: ProgressListener, target?: FileSystemFileHandle): Promise<BuildResult> {
     const controller = start();
     const started = performance.now();
     try {
@@ -209,10 +210,10 @@ export const buildWorkerApi = {
       await removeOtherOutputs(dir);
       const platform = await createBrowserPlatform({ fetch: caches.fetch, narCache: await narCache, files, threads: config.threads });
       try {
-        const sink = await createOpfsSink(dir, config.fileName);
+        const sink = target ? await fileHandleSink(target) : await createOpfsSink(dir, config.fileName);
         const summary = await buildImage(config, platform, sink, { signal: controller.signal, onProgress: progress?.listener, plan });
         progress?.flush();
-        return { ...summary, ...signersOf(config, plan), outputName: config.fileName, seconds: (performance.now() - started) / 1000 };
+        return { ...summary, ...signersOf(config, plan), outputName: target ? null : config.fileName, seconds: (performance.now() - started) / 1000 };
       } finally {
         await platform.dispose();
       }

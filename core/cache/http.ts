@@ -40,6 +40,12 @@ export class HttpError extends NixImagerError {
   ) {
     super(message, { subject: url });
   }
+
+  /** The same failure (same class, URL and status), its message led by what was being fetched. */
+  about(what: string): HttpError {
+    const Same = this.constructor as new (message: string, url: string, status?: number) => HttpError;
+    return new Same(`${what}: ${this.message}`, this.url, this.status);
+  }
 }
 
 /** 401 or 403: the cache wants credentials, or refused the ones sent. No retry can help. */

@@ -1,6 +1,7 @@
 import type { NarInfo } from '../nix/narinfo.ts';
 import { verifyNarInfo, type Ed25519Verify, type PublicKey } from '../nix/signature.ts';
 import type { BinaryCache } from './binary-cache.ts';
+import { HttpError } from './http.ts';
 import { isAbort, NixImagerError, summarise } from '../errors.ts';
 
 
@@ -120,7 +121,10 @@ export async function resolvePaths(roots: string[], caches: BinaryCache[], opts:
   }
   if (failures.length > 0) {
     // One kind of refusal everywhere is that kind of failure: no cache answered, or none was trusted.
-    if (refusals.size === 1 && refusals.has('unreachable')) throw unreachable;
+    if (refusals.size === 1 && refusals.has('unreachable') && unreachable instanceof HttpError) {
+      const first = failures.map((f) => f.path).sort()[0]!;
+      throw unreachable.about(failures.length === 1 ? first : `${first} (and ${failures.length - 1} more store paths)`);
+    }
     throw new UnavailablePathsError(failures.sort((a, b) => (a.path < b.path ? -1 : 1)), refusals.size === 1 && refusals.has('untrusted'));
   }
   return resolved;

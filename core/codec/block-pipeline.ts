@@ -1,6 +1,31 @@
-// Whole-stream compression cut into blocks that a CodecPool compresses in parallel,
-// written back in input order with a bounded number of blocks in flight.
+// Blocks compressed in parallel and written back in input order with a bounded number in flight:
+// the whole-stream compressors (xz, zstd) and the squashfs writer's data blocks go through InOrder.
 import type { CodecJob, CodecPool } from './pool.ts';
+
+/**
+ * Work started in order and finished in that order, with a bounded number started and unfinished:
+ * a pool may run ahead while what is written stays in order (deterministic output).
+ */
+export class InOrder<T, R> {
+  private readonly queue: { item: T; result: Promise<R> | null }[] = [];
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  /** Queues `item` with its running `result` (null: nothing to wait for, only its place in the order). */
+  add(item: T, result: Promise<R> | null): void {
+    // Awaited in its turn; until then a failure must not count as unhandled.
+    result?.catch(() => undefined);
+    this.queue.push({ item, result });
+  }
+
+  /** The oldest item, its result awaited (null for an item queued without one). */
+  async next(): Promise<{ item: T; result: R | null }> {
+    const { item, result } = this.queue.shift()!;
+    return { item, result: result === null ? null : await result };
+  }
+}
 
 /**
  * Block buffers of one capacity. A block's buffer comes back with its output and is given back
@@ -65,13 +90,12 @@ export function inFlightFor(pool: CodecPool, threads?: number): number {
 export async function* compressInOrder(
   pool: CodecPool, job: CodecJob, blocks: AsyncIterable<Uint8Array>, maxInFlight: number, buffers?: BlockBuffers,
 ): AsyncGenerator<{ size: number; output: Uint8Array }> {
-  const pending: { result: Promise<Uint8Array>; size: number }[] = [];
+  const pending = new InOrder<number, Uint8Array>();
   async function* drainTo(left: number) {
     while (pending.length > left) {
-      const { result, size } = pending.shift()!;
-      const output = await result;
-      yield { size, output };
-      buffers?.give(output);
+      const { item: size, result: output } = await pending.next();
+      yield { size, output: output! };
+      buffers?.give(output!);
     }
   }
   const input = blocks[Symbol.asyncIterator]();
@@ -79,9 +103,7 @@ export async function* compressInOrder(
     yield* drainTo(maxInFlight - 1);
     const next = await input.next();
     if (next.done) break;
-    const result = pool.compress(job, next.value, true);
-    result.catch(() => undefined); // awaited in order; this only keeps a later failure from going unhandled meanwhile
-    pending.push({ result, size: next.value.length });
+    pending.add(next.value.length, pool.compress(job, next.value, true));
   }
   yield* drainTo(0);
 }

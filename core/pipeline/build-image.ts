@@ -111,7 +111,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, platform.ed25519Verify, signal, opts.http);
   const narOptions = { signal, sha256: platform.sha256, codecs: platform.codecs };
   const sources = { caches, resolveOpts, narCache: platform.narCache, narOptions };
-  const live = given.toplevel !== null && given.format === 'iso' ? await planLiveIso(given, sources) : undefined;
+  const live = given.toplevel !== null && given.format === 'iso' ? await planLiveIso(given, given.toplevel, sources) : undefined;
   const disk = given.toplevel !== null && given.format === 'disk' ? await planDiskImage(given, sources) : undefined;
   const config = live?.config ?? disk?.config ?? given;
   // A plan made before the toplevel was read does not know its closure.

@@ -1,16 +1,18 @@
 import { DEFAULT_STORE_DIR, parseStorePath, storePathOf } from '../nix/store-path.ts';
-import { CACHE_NIXOS_ORG_KEY, parsePublicKey } from '../nix/signature.ts';
+import { parsePublicKey } from '../nix/signature.ts';
 import { NixImagerError } from '../errors.ts';
 import { presetLayout, TARBALL_PRESETS, type TarballPreset } from '../nixos/tarball-presets.ts';
+import { COMPRESSIONS, CONFIG_FIELDS as F, DISK_FORMATS, IMAGE_FORMATS, ISO_FIELDS as I, SQUASHFS_CODECS } from './config-schema.ts';
 
 /**
  * The build configuration, mirroring the NixOS options of make-system-tarball / iso-image /
- * make-squashfs. `parseConfig` validates untrusted JSON and fills in nixpkgs' defaults.
+ * make-squashfs / make-disk-image. `parseConfig` validates untrusted JSON against config-schema.ts
+ * and fills in nixpkgs' defaults.
  */
-export type ImageFormat = 'tarball' | 'iso' | 'squashfs' | 'disk';
-export type DiskFormat = 'raw' | 'qcow2' | 'vhd' | 'vhd-dynamic' | 'vmdk' | 'vdi';
-export type Compression = 'none' | 'gzip' | 'xz' | 'zstd';
-export type SquashfsCodec = 'zstd' | 'xz' | 'gzip';
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+export type DiskFormat = (typeof DISK_FORMATS)[number];
+export type Compression = (typeof COMPRESSIONS)[number];
+export type SquashfsCodec = (typeof SQUASHFS_CODECS)[number];
 
 export interface StoreContent {
   object: string;
@@ -60,8 +62,7 @@ export interface DiskConfig {
   bootTimeout: number;
 }
 
-export interface BuildConfig {
-  format: ImageFormat;
+interface CommonConfig {
   substituters: string[];
   trustedPublicKeys: string[];
   requireSigs: boolean;
@@ -75,16 +76,12 @@ export interface BuildConfig {
   squashfsCompression: SquashfsCodec;
   squashfsBlockSize: number;
   sourceDateEpoch: number;
-  iso: IsoConfig | null;
-  disk: DiskConfig | null;
   /**
    * A NixOS system's toplevel store path: the image is built for it. An ISO is its live ISO (see
    * core/pipeline/toplevel-iso.ts), a disk its disk image (toplevel-disk.ts); a tarball holds its
    * closure, laid out as `preset` says.
    */
   toplevel: string | null;
-  /** With a toplevel tarball: the container layout of nixpkgs' module for it (core/nixos/tarball-presets.ts). */
-  preset: TarballPreset | null;
   /** Empty directories of the image (a preset's mount points). */
   directories: string[];
   /** Base name make-system-tarball / iso-image would give the output. */
@@ -92,6 +89,38 @@ export interface BuildConfig {
   /** The system the config names (`"system"`), which a toplevel must be built for; null when not given. */
   system: string | null;
 }
+
+export interface TarballConfig extends CommonConfig {
+  format: 'tarball';
+  iso: null;
+  disk: null;
+  /** With a toplevel tarball: the container layout of nixpkgs' module for it (core/nixos/tarball-presets.ts). */
+  preset: TarballPreset | null;
+}
+
+export interface IsoBuildConfig extends CommonConfig {
+  format: 'iso';
+  iso: IsoConfig;
+  disk: null;
+  preset: null;
+}
+
+export interface SquashfsConfig extends CommonConfig {
+  format: 'squashfs';
+  iso: null;
+  disk: null;
+  preset: null;
+}
+
+export interface DiskBuildConfig extends CommonConfig {
+  format: 'disk';
+  iso: null;
+  disk: DiskConfig;
+  preset: null;
+}
+
+/** What parseConfig returns: one shape per format. */
+export type BuildConfig = TarballConfig | IsoBuildConfig | SquashfsConfig | DiskBuildConfig;
 
 export class ConfigError extends NixImagerError {
   override name = 'ConfigError';
@@ -205,21 +234,11 @@ function contentSource(o: Obj, field: string, storeDir: string): ContentSource {
   return { kind: 'local', path: source! };
 }
 
-const TOP_KEYS = [
-  'format', 'substituters', 'trustedPublicKeys', 'requireSigs', 'storeContents', 'contents', 'compression',
-  'xzPreset', 'xzBlockSize', 'threads', 'squashfsCompression', 'squashfsBlockSize', 'sourceDateEpoch', 'iso', 'fileName', 'system', 'toplevel', 'preset',
-  'diskSize', 'additionalSpace', 'bootSize', 'diskFormat', 'bootTimeout',
-] as const;
-const DISK_KEYS = ['diskSize', 'additionalSpace', 'bootSize', 'diskFormat', 'bootTimeout'] as const;
-const DISK_FORMATS = ['raw', 'qcow2', 'vhd', 'vhd-dynamic', 'vmdk', 'vdi'] as const;
+const TOP_KEYS = Object.keys(F);
+const DISK_KEYS = ['diskSize', 'additionalSpace', 'bootSize', 'diskFormat', 'bootTimeout'] as const satisfies readonly (keyof typeof F)[];
 /** make-disk-image.nix's file names (nixos.img for raw, nixos.vhd for vpc). */
 const DISK_FILE: Record<DiskFormat, string> = { raw: 'nixos.img', qcow2: 'nixos.qcow2', vhd: 'nixos.vhd', 'vhd-dynamic': 'nixos.vhd', vmdk: 'nixos.vmdk', vdi: 'nixos.vdi' };
-const ISO_KEYS = [
-  'isoName', 'volumeID', 'appID', 'publisher', 'bootable', 'bootImage', 'efiBootable', 'efiBootImage', 'usbBootable',
-  'isohybridMbrImage', 'squashfsContents', 'squashfsCompression', 'bootTimeout',
-] as const;
-const COMPRESSIONS = ['none', 'gzip', 'xz', 'zstd'] as const;
-const SQUASHFS_CODECS = ['zstd', 'xz', 'gzip'] as const;
+const ISO_KEYS = Object.keys(I);
 const EXTENSION: Record<Compression, string> = { none: '', gzip: '.gz', xz: '.xz', zstd: '.zst' };
 
 export interface ParseConfigOptions {
@@ -236,10 +255,10 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
   const storeDir = opts.storeDir ?? DEFAULT_STORE_DIR;
   if (!isObj(json)) throw new ConfigError('(top level)', 'must be a JSON object');
   onlyKeys(json, '', TOP_KEYS);
-  const format = oneOf(json, 'format', 'format', ['tarball', 'iso', 'squashfs', 'disk'] as const);
+  const format = oneOf(json, 'format', 'format', IMAGE_FORMATS);
   if (format === undefined) throw new ConfigError('format', 'is required ("tarball", "iso", "squashfs" or "disk")');
 
-  const written = stringList(json, 'substituters', 'substituters') ?? ['https://cache.nixos.org'];
+  const written = stringList(json, 'substituters', 'substituters') ?? [...F.substituters.default];
   if (written.length === 0) throw new ConfigError('substituters', 'needs at least one binary cache');
   const substituters = written.map((s, i) => {
     try {
@@ -248,7 +267,7 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
       throw new ConfigError(`substituters[${i}]`, e instanceof Error ? e.message : String(e));
     }
   });
-  const trustedPublicKeys = stringList(json, 'trustedPublicKeys', 'trustedPublicKeys') ?? [CACHE_NIXOS_ORG_KEY];
+  const trustedPublicKeys = stringList(json, 'trustedPublicKeys', 'trustedPublicKeys') ?? [...F.trustedPublicKeys.default];
   trustedPublicKeys.forEach((k, i) => {
     try {
       parsePublicKey(k);
@@ -274,10 +293,10 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
     return { source: contentSource(v, field, storeDir), target: imagePath(str(v, 'target', `${field}.target`), `${field}.target`) };
   });
 
-  const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? 'zstd';
+  const squashfsCompression = oneOf(json, 'squashfsCompression', 'squashfsCompression', SQUASHFS_CODECS) ?? F.squashfsCompression.default;
   const compression = oneOf(json, 'compression', 'compression', COMPRESSIONS) ?? (format === 'tarball' ? 'xz' : 'none');
   const givenSystem = fileName(str(json, 'system', 'system'), 'system') ?? null;
-  const system = givenSystem ?? 'x86_64-linux';
+  const system = givenSystem ?? F.system.default;
   const top = str(json, 'toplevel', 'toplevel');
   const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
   if (toplevel !== null && format === 'squashfs') throw new ConfigError('toplevel', 'builds "format": "iso" (a live ISO), "disk" (a disk image) or "tarball" (a system or container tarball), not "squashfs"');
@@ -304,29 +323,34 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
   if (format !== 'iso' && format !== 'disk' && storeContents.length === 0) throw new ConfigError('storeContents', `a ${format} needs at least one store object`);
 
   const defaultName =
-    format === 'tarball' ? `nixos-system-${system}.tar` : format === 'iso' ? iso!.isoName : format === 'disk' ? DISK_FILE[disk!.diskFormat] : `nixos-store-${system}.squashfs`;
-  return {
-    format,
+    format === 'tarball' ? `nixos-system-${system}.tar` : iso !== null ? iso.isoName : disk !== null ? DISK_FILE[disk.diskFormat] : `nixos-store-${system}.squashfs`;
+  const common: CommonConfig = {
     substituters,
     trustedPublicKeys,
-    requireSigs: bool(json, 'requireSigs', 'requireSigs') ?? true,
+    requireSigs: bool(json, 'requireSigs', 'requireSigs') ?? F.requireSigs.default,
     storeContents,
     contents,
     compression,
-    xzPreset: int(json, 'xzPreset', 'xzPreset', 0, 9) ?? 6,
-    xzBlockSize: int(json, 'xzBlockSize', 'xzBlockSize', 4096, 2 ** 40) ?? 24 * 2 ** 20,
-    threads: int(json, 'threads', 'threads', 0, 256) ?? 0,
+    xzPreset: intField(json, 'xzPreset', F.xzPreset) ?? F.xzPreset.default,
+    xzBlockSize: intField(json, 'xzBlockSize', F.xzBlockSize) ?? F.xzBlockSize.default,
+    threads: intField(json, 'threads', F.threads) ?? F.threads.default,
     squashfsCompression,
-    squashfsBlockSize: int(json, 'squashfsBlockSize', 'squashfsBlockSize', 4096, 2 ** 20) ?? 2 ** 20,
-    sourceDateEpoch: int(json, 'sourceDateEpoch', 'sourceDateEpoch', 0, 2 ** 32 - 1) ?? 315532800,
-    iso,
-    disk,
+    squashfsBlockSize: intField(json, 'squashfsBlockSize', F.squashfsBlockSize) ?? F.squashfsBlockSize.default,
+    sourceDateEpoch: intField(json, 'sourceDateEpoch', F.sourceDateEpoch) ?? F.sourceDateEpoch.default,
     toplevel,
-    preset,
     directories: system_.directories,
     fileName: (fileName(str(json, 'fileName', 'fileName'), 'fileName') ?? defaultName) + EXTENSION[compression],
     system: givenSystem,
   };
+  if (iso !== null) return { format: 'iso', ...common, iso, disk: null, preset: null };
+  if (disk !== null) return { format: 'disk', ...common, iso: null, disk, preset: null };
+  if (format === 'tarball') return { format, ...common, iso: null, disk: null, preset };
+  return { format: 'squashfs', ...common, iso: null, disk: null, preset: null };
+}
+
+/** An integer field within the range its spec gives (`field` is its key at the top level). */
+function intField(o: Obj, field: string, spec: { min: number; max: number }, key = field): number | undefined {
+  return int(o, key, field, spec.min, spec.max);
 }
 
 type StoreFileContent = Content & { source: { kind: 'store' } };
@@ -362,17 +386,17 @@ function sizeOf(o: Obj, key: string, fallback: string, reading: 'iec' | 'si'): n
 }
 
 function parseDisk(o: Obj): DiskConfig {
-  const diskFormat = oneOf(o, 'diskFormat', 'diskFormat', DISK_FORMATS) ?? 'raw';
+  const diskFormat = oneOf(o, 'diskFormat', 'diskFormat', DISK_FORMATS) ?? F.diskFormat.default;
   const diskSize = o['diskSize'] === 'auto' || o['diskSize'] === undefined ? 'auto' : sizeOf(o, 'diskSize', '', 'iec');
   if (diskSize !== 'auto' && diskSize % 512 !== 0) throw new ConfigError('diskSize', `${diskSize} is not a whole number of 512-byte sectors`);
   if (diskSize !== 'auto' && diskFormat === 'vhd' && diskSize % MIB !== 0) throw new ConfigError('diskSize', `${diskSize} is not a whole number of MiB, which a fixed VHD needs (Azure)`);
   return {
     diskSize,
-    additionalSpace: sizeOf(o, 'additionalSpace', '512M', 'iec'),
-    bootEnd: sizeOf(o, 'bootSize', '256M', 'si'),
-    bootReserve: sizeOf(o, 'bootSize', '256M', 'iec'),
+    additionalSpace: sizeOf(o, 'additionalSpace', F.additionalSpace.default, 'iec'),
+    bootEnd: sizeOf(o, 'bootSize', F.bootSize.default, 'si'),
+    bootReserve: sizeOf(o, 'bootSize', F.bootSize.default, 'iec'),
     diskFormat,
-    bootTimeout: int(o, 'bootTimeout', 'bootTimeout', 0, 3600) ?? 5,
+    bootTimeout: intField(o, 'bootTimeout', F.bootTimeout) ?? F.bootTimeout.default,
   };
 }
 
@@ -385,8 +409,8 @@ function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, sys
   const efiBootable = bool(o, 'efiBootable', 'iso.efiBootable') ?? fromToplevel;
   const usbBootable = bool(o, 'usbBootable', 'iso.usbBootable') ?? fromToplevel;
   if (!fromToplevel && o['bootTimeout'] !== undefined) throw new ConfigError('iso.bootTimeout', 'only applies with "toplevel" (the boot menus are generated from it)');
-  const bootImage = str(o, 'bootImage', 'iso.bootImage') ?? '/isolinux/isolinux.bin';
-  const efiBootImage = str(o, 'efiBootImage', 'iso.efiBootImage') ?? '/boot/efi.img';
+  const bootImage = str(o, 'bootImage', 'iso.bootImage') ?? I.bootImage.default;
+  const efiBootImage = str(o, 'efiBootImage', 'iso.efiBootImage') ?? I.efiBootImage.default;
   let mbr: ContentSource | null = null;
   if (usbBootable && !fromToplevel) {
     if (!bootable) throw new ConfigError('iso.usbBootable', 'needs "bootable": true (the MBR chains to the El Torito boot image)');
@@ -398,8 +422,8 @@ function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, sys
   return {
     isoName: fileName(str(o, 'isoName', 'iso.isoName'), 'iso.isoName') ?? `nixos-${system}.iso`,
     volumeID: str(o, 'volumeID', 'iso.volumeID') ?? (fromToplevel ? null : 'NIXOS_ISO'),
-    appID: str(o, 'appID', 'iso.appID') ?? 'nixos',
-    publisher: str(o, 'publisher', 'iso.publisher') ?? 'nixos',
+    appID: str(o, 'appID', 'iso.appID') ?? I.appID.default,
+    publisher: str(o, 'publisher', 'iso.publisher') ?? I.publisher.default,
     bootImage: bootable ? imagePath(bootImage, 'iso.bootImage') : null,
     efiBootImage: efiBootable ? imagePath(efiBootImage, 'iso.efiBootImage') : null,
     isohybridMbrImage: mbr,
@@ -407,6 +431,6 @@ function parseIso(v: Json, storeDir: string, squashfsDefault: SquashfsCodec, sys
     squashfsContents: squashfsContents.map((p, i) => storePath(p, `iso.squashfsContents[${i}]`, storeDir)),
     squashfsCompression: oneOf(o, 'squashfsCompression', 'iso.squashfsCompression', SQUASHFS_CODECS) ?? squashfsDefault,
     // iso-image.nix sets boot.loader.timeout = 10.
-    bootTimeout: int(o, 'bootTimeout', 'iso.bootTimeout', 0, 3600) ?? 10,
+    bootTimeout: intField(o, 'iso.bootTimeout', I.bootTimeout, 'bootTimeout') ?? I.bootTimeout.default,
   };
 }

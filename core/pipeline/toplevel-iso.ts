@@ -11,16 +11,16 @@ import { binaryToText, textToBinary } from '../io/binary-string.ts';
 import { bytesSource } from '../io/data-source.ts';
 import { denseChunks } from '../io/sparse.ts';
 import { efiImageFiles, isoKernelPath, ISO_INITRD_PATH, isolinuxCfg, liveSystem, type EfiFile, type LiveSystem } from '../nixos/live-iso.ts';
-import { readToplevel, ToplevelError } from '../nixos/toplevel.ts';
+import { expectSystem, readToplevel, ToplevelError } from '../nixos/toplevel.ts';
 import { DEFAULT_STORE_DIR, storePathOf } from '../nix/store-path.ts';
 import type { NarCache } from '../store/nar-cache.ts';
 import { fetchNar, type FetchNarOptions } from '../store/nar-fetch.ts';
-import type { BuildConfig, Content, IsoConfig } from './config.ts';
+import type { Content, IsoBuildConfig, IsoConfig } from './config.ts';
 import { lookupStoreNode, StoreLookupError } from './store-lookup.ts';
 
 export interface LiveIso {
   /** The config with the toplevel turned into contents and ISO options. */
-  config: BuildConfig;
+  config: IsoBuildConfig;
   /** The FAT image El Torito's EFI entry boots (systemd-boot, its entries, kernel and initrd), when UEFI can boot. */
   efiImage: { target: string; files: EfiFile[] } | undefined;
   /** What the ISO cannot do and why (e.g. no syslinux in the closure: no BIOS boot). */
@@ -39,15 +39,12 @@ const SYSLINUX_DIR = 'share/syslinux';
 const SYSTEMD_BOOT_DIR = 'lib/systemd/boot/efi';
 
 /** Plans the live ISO of `config.toplevel`; refuses, naming the toplevel, one that cannot boot from an ISO. */
-export async function planLiveIso(config: BuildConfig, sources: Sources): Promise<LiveIso> {
-  const top = config.toplevel!;
-  const iso = config.iso!;
+export async function planLiveIso(config: IsoBuildConfig, top: string, sources: Sources): Promise<LiveIso> {
+  const iso = config.iso;
   const closure = await resolvePaths([top], sources.caches, { ...sources.resolveOpts, closure: true });
   const store = storeReader(closure, sources);
   const t = await readToplevel(top, store.lookupIn([top]));
-  if (config.system !== null && config.system !== t.system) {
-    throw new ToplevelError(top, `is built for ${t.system}, but the config's "system" says ${config.system}`);
-  }
+  expectSystem(t, config.system);
   const system = liveSystem(t, iso.volumeID ?? undefined);
   for (const [what, file] of [['kernel', system.kernel], ['initrd', system.initrd]] as const) {
     if (!closure.has(storePathOf(file).storePath)) throw new ToplevelError(top, `its ${what} ${file} is not in its closure`);
@@ -117,7 +114,7 @@ async function findSyslinux(candidates: string[], store: StoreReader): Promise<S
 
 const storeFile = (path: string, target: string): Content => ({ source: { kind: 'store', path }, target });
 
-function isoContents(s: LiveSystem, config: BuildConfig, syslinux: Syslinux | undefined): Content[] {
+function isoContents(s: LiveSystem, config: IsoBuildConfig, syslinux: Syslinux | undefined): Content[] {
   const out: Content[] = [
     storeFile(s.kernel, isoKernelPath(s)),
     storeFile(s.initrd, ISO_INITRD_PATH),
@@ -125,7 +122,7 @@ function isoContents(s: LiveSystem, config: BuildConfig, syslinux: Syslinux | un
   ];
   if (syslinux !== undefined) {
     for (const f of syslinux.files) out.push(storeFile(`${syslinux.storePath}/${SYSLINUX_DIR}/${f}`, `/isolinux/${f}`));
-    out.push({ source: { kind: 'text', text: isolinuxCfg(s, config.iso!.bootTimeout) }, target: '/isolinux/isolinux.cfg' });
+    out.push({ source: { kind: 'text', text: isolinuxCfg(s, config.iso.bootTimeout) }, target: '/isolinux/isolinux.cfg' });
   }
   return out;
 }

@@ -96,7 +96,7 @@ export async function writeFormat(config: BuildConfig, tree: ImageDir, sink: Byt
       return pump(counted(compress(sliceSource(file.open, 0, file.size).stream()), 'compress', 0, ctx), sink);
     }
     case 'iso': {
-      const iso = config.iso!;
+      const { iso } = config;
       if (ctx.squashfs) {
         const file = await scratchSquashfs(await ctx.squashfs(), 'nix-store.squashfs', squashfsOptions(iso.squashfsCompression), ctx);
         addPath(tree, 'nix-store.squashfs', { kind: 'file', mode: 0o444, data: sliceSource(file.open, 0, file.size) });

@@ -1,3 +1,4 @@
+import { InOrder } from '../codec/block-pipeline.ts';
 import type { ByteSink } from '../io/sink.ts';
 import type { BlockCompress } from './compression.ts';
 import { BLOCK_UNCOMPRESSED } from './format.ts';
@@ -9,19 +10,13 @@ export interface WrittenBlock {
   sizeWord: number;
 }
 
-interface InFlight {
-  /** Null for a mark, which only records the position. */
-  packed: Promise<Uint8Array> | null;
-  raw: Uint8Array;
-  slot: WrittenBlock;
-}
-
 /**
  * Compresses blocks with up to `maxInFlight` running at once and writes them to the sink
  * in submission order, so a worker pool can run ahead while the output stays deterministic.
  */
 export class BlockPipeline {
-  private readonly queue: InFlight[] = [];
+  /** Blocks in compression, and marks (which only record the position), in write order. */
+  private readonly queue = new InOrder<{ raw: Uint8Array; slot: WrittenBlock }, Uint8Array>();
 
   constructor(
     private readonly sink: ByteSink,
@@ -34,10 +29,7 @@ export class BlockPipeline {
   /** Queues `raw` (which the pipeline now owns); the returned slot is filled once it is written. */
   async submit(raw: Uint8Array): Promise<WrittenBlock> {
     const slot: WrittenBlock = { start: -1, sizeWord: 0 };
-    const packed = this.compress(raw);
-    // A failure surfaces when the block's turn comes; until then it must not count as unhandled.
-    packed.catch(() => undefined);
-    this.queue.push({ packed, raw, slot });
+    this.queue.add({ raw, slot }, this.compress(raw));
     while (this.queue.length > this.maxInFlight) await this.writeOldest();
     return slot;
   }
@@ -45,7 +37,7 @@ export class BlockPipeline {
   /** A slot that gets the position the next block will be written at (a file's start, even when all its blocks are holes). */
   mark(): WrittenBlock {
     const slot: WrittenBlock = { start: this.position, sizeWord: 0 };
-    if (this.queue.length > 0) this.queue.push({ packed: null, raw: new Uint8Array(0), slot });
+    if (this.queue.length > 0) this.queue.add({ raw: new Uint8Array(0), slot }, null);
     return slot;
   }
 
@@ -64,10 +56,10 @@ export class BlockPipeline {
   }
 
   private async writeOldest(): Promise<void> {
-    const { packed, raw, slot } = this.queue.shift()!;
+    const { item, result: out } = await this.queue.next();
+    const { raw, slot } = item;
     slot.start = this.position;
-    if (packed === null) return;
-    const out = await packed;
+    if (out === null) return;
     const keep = out.length < raw.length;
     slot.sizeWord = keep ? out.length : raw.length | BLOCK_UNCOMPRESSED;
     await this.sink.write(keep ? out : raw);

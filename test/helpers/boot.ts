@@ -160,7 +160,7 @@ export function bootUefiDisk(image: string, format: string, timeoutSeconds = 150
  */
 export function bootKernel(vmlinuz: string, initrd: string, cmdline: string, timeoutSeconds = 150, disk?: string): Promise<string> {
   const drive = disk === undefined ? [] : ['-drive', `file=${disk},format=raw,if=ide`];
-  return runQemu(['-kernel', vmlinuz, '-initrd', initrd, '-append', `console=ttyS0 panic=-1 ${cmdline}`, ...drive], timeoutSeconds);
+  return runQemu(['-kernel', vmlinuz, '-initrd', initrd, '-append', `console=ttyS0 panic=-1 no_timer_check ${cmdline}`, ...drive], timeoutSeconds);
 }
 
 /** qemu's PC (SeaBIOS unless told otherwise), 512 MiB, serial console on stdio. */

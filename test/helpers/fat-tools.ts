@@ -2,31 +2,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fatImage, type FatOptions } from '../../core/fat/fat-writer.ts';
 import { walk, type ImageDir } from '../../core/image/tree.ts';
 import { binaryToText } from '../../core/io/binary-string.ts';
-import { isZeros, type SparseSource } from '../../core/io/sparse.ts';
-
-/** Writes the image to `path` with its zero runs left as holes. */
-export async function writeSparse(source: SparseSource, path: string): Promise<void> {
-  const fd = openSync(path, 'w');
-  try {
-    let at = 0;
-    for await (const c of source.chunks()) {
-      if (isZeros(c)) at += c.zeros;
-      else {
-        writeSync(fd, c, 0, c.length, at);
-        at += c.length;
-      }
-    }
-    if (at !== source.size) throw new Error(`chunks add up to ${at} bytes, size says ${source.size}`);
-    ftruncateSync(fd, at);
-  } finally {
-    closeSync(fd);
-  }
-}
+import { writeSparseFile } from '../../node/sparse-file.ts';
 
 const env = { ...process.env, LC_ALL: 'C.UTF-8', MTOOLS_SKIP_CHECK: '0' };
 
@@ -122,7 +103,7 @@ const hasAstral = (p: string) => /[\u{10000}-\u{10FFFF}]/u.test(p);
  */
 export async function judgeFat(root: ImageDir, opts: FatOptions, dir: string): Promise<{ image: string; summary: string }> {
   const image = join(dir, 'vol.img');
-  await writeSparse(fatImage(root, opts), image);
+  await writeSparseFile(fatImage(root, opts), image);
   const summary = assertFsckClean(image);
   const paths = allPaths(root);
   assert.deepEqual(mdirPaths(image).sort(), paths.map(asMtoolsShows).sort(), 'mdir -/ lists every path under its long name');
