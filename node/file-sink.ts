@@ -135,11 +135,15 @@ export async function createOutputSink(path: string, signal?: AbortSignal): Prom
   const st = await stat(target).catch(() => null);
   if (st === null || st.isFile()) return createFileSink(target);
   if (st.isDirectory()) throw new FileWriteError(`${target} is a directory`);
-  if (st.isFIFO()) await readerOf(target, signal);
-  const fd = await openPath(target, constants.O_WRONLY).catch((e: unknown) => {
-    throw named(`cannot open ${target}`, e);
-  });
-  return descriptorSink(fd, target, true);
+  const probe = st.isFIFO() ? await readerOf(target, signal) : undefined;
+  try {
+    const fd = await openPath(target, constants.O_WRONLY).catch((e: unknown) => {
+      throw named(`cannot open ${target}`, e);
+    });
+    return descriptorSink(fd, target, true);
+  } finally {
+    if (probe !== undefined) await closeTo(probe);
+  }
 }
 
 const openPath = promisify(openFd);
@@ -147,13 +151,14 @@ const openPath = promisify(openFd);
 /**
  * Waits, as `cat > fifo` does, until the FIFO has a reader, but without a blocking open() (which no
  * signal could interrupt): a non-blocking open for writing fails with ENXIO while nobody reads.
+ * Returns that open descriptor: held until the real (blocking) one is open, so the reader never
+ * sees its writers gone (an end of file) in between.
  */
-async function readerOf(fifo: string, signal: AbortSignal | undefined): Promise<void> {
+async function readerOf(fifo: string, signal: AbortSignal | undefined): Promise<number> {
   for (;;) {
     signal?.throwIfAborted();
     try {
-      await closeTo(await openPath(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-      return;
+      return await openPath(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw named(`cannot open ${fifo}`, e);
     }
