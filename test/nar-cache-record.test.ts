@@ -134,6 +134,8 @@ test('CLI: warm builds, and a build after a cached NAR was changed in place, giv
     return out;
   };
   const cold = await build('cold.tar');
+  const kept = await readdir(join(dir, 'cache', 'nar'));
+  for (const r of resolved) assert.ok(kept.includes(`${narCacheKey(r.info.narHash)}.ok`), 'the CLI records each verification');
   const warm = await build('warm.tar');
   const { file } = largest(join(dir, 'cache', 'nar'));
   const st = await stat(file);
