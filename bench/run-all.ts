@@ -21,6 +21,7 @@ const ARGS: Record<string, { quick: string[]; full: string[] }> = {
   'squashfs.ts': { quick: ['50', 'gzip', 'zstd'], full: [] },
   'iso.ts': { quick: ['100'], full: ['300'] },
   'tar.ts': { quick: ['60'], full: ['300'] },
+  'warm-cache.ts': { quick: ['--quick'], full: [] },
   'xz.ts': { quick: ['50'], full: ['200'] },
 };
 
