@@ -14,6 +14,7 @@ const TIME_LIMIT_MS = (quick ? 10 : 90) * 60_000;
 /** Arguments per bench (sizes in MB for those that take one); a bench not listed runs without any. */
 const ARGS: Record<string, { quick: string[]; full: string[] }> = {
   'browser.ts': { quick: ['16'], full: ['64'] },
+  'browser-sha256.ts': { quick: ['64'], full: ['256'] },
   'disk.ts': { quick: ['64'], full: ['256'] },
   'e2e-tarball.ts': { quick: ['--quick'], full: [] },
   'ext4.ts': { quick: [], full: ['--files', '300000'] },
