@@ -164,6 +164,8 @@ describe('browser app (headless Chromium)', { timeout: 600_000 }, () => {
     const got = await browserBuild(page);
     assert.equal(narRequests(), before, 'NAR files fetched on the second build');
     assert.equal(sha(got.bytes), sha(await cliBuild(tarballConfig())));
+    const names = (await opfsNarEntries(page)).map((e) => e.name);
+    for (const n of names.filter((x) => x.endsWith('.nar'))) assert.ok(names.includes(n.replace(/\.nar$/, '.ok')), `no verification record beside ${n} in OPFS`);
     assert.equal(await page.getAttribute('.stage[data-stage="download"]', 'data-state'), 'skipped', 'the page shows a download stage');
   });
 
