@@ -86,7 +86,9 @@ async function verifyNar(
 /**
  * Returns the verified NAR of `resolved`, from the NAR cache when a valid entry is there,
  * else downloaded, decompressed, checked (FileHash, FileSize, NarHash, NarSize, NAR rules)
- * and only then committed to the cache. A cache entry that fails verification is dropped.
+ * and only then committed to the cache. A cache entry is trusted without hashing while its
+ * verification record (nar-record.ts) matches the narinfo and the file's stamp; otherwise it is
+ * verified again in full, and dropped if it fails.
  * An entry removed while the build uses it (another process clearing the cache, the page's Clear
  * button) is downloaded and verified again when next opened: only verified bytes are ever read.
  */
