@@ -14,6 +14,7 @@ const TIME_LIMIT_MS = (quick ? 10 : 90) * 60_000;
 /** Arguments per bench (sizes in MB for those that take one); a bench not listed runs without any. */
 const ARGS: Record<string, { quick: string[]; full: string[] }> = {
   'browser.ts': { quick: ['16'], full: ['64'] },
+  'browser-sha256.ts': { quick: ['64'], full: ['256'] },
   'disk.ts': { quick: ['64'], full: ['256'] },
   'e2e-tarball.ts': { quick: ['--quick'], full: [] },
   'ext4.ts': { quick: [], full: ['--files', '300000'] },
@@ -21,6 +22,7 @@ const ARGS: Record<string, { quick: string[]; full: string[] }> = {
   'squashfs.ts': { quick: ['50', 'gzip', 'zstd'], full: [] },
   'iso.ts': { quick: ['100'], full: ['300'] },
   'tar.ts': { quick: ['60'], full: ['300'] },
+  'warm-cache.ts': { quick: ['--quick'], full: [] },
   'xz.ts': { quick: ['50'], full: ['200'] },
 };
 

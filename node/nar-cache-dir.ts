@@ -1,9 +1,9 @@
 import { constants } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NixImagerError } from '../core/errors.ts';
 import type { RandomAccess } from '../core/io/data-source.ts';
-import type { NarCache } from '../core/store/nar-cache.ts';
+import type { NarCache, NarRecords } from '../core/store/nar-cache.ts';
 import { randomAccessOf } from './fs-random-access.ts';
 import { openAtomicFile } from './file-sink.ts';
 import { sweepStale } from './stale-temporaries.ts';
@@ -25,7 +25,9 @@ const ENTRY_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFO
  * temporary name and renamed into place after verification, so a killed process leaves at
  * worst a stray temporary file (swept when stale), never a bad entry under a real name. Anything
  * at an entry's name that is not a regular file (a FIFO, a directory, a symlink) is removed as a
- * bad entry.
+ * bad entry. Beside each verified entry, `<key>.ok` records that verification (core/store/nar-record.ts)
+ * with the file's size, mtime, ctime, device and inode; any write to the file, a `touch` back of its
+ * mtime included, changes its ctime and so voids the record.
  */
 export function narCacheDir(dir: string): NarCache {
   const ready = mkdir(dir, { recursive: true }).then(
@@ -40,7 +42,10 @@ export function narCacheDir(dir: string): NarCache {
     if (!/^[0-9a-z]{52}$/.test(key)) throw new Error(`bad NAR cache key ${JSON.stringify(key)}`);
     return join(dir, `${key}.nar`);
   };
+  const temp = (key: string) => join(dir, `.${key}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  const record = (key: string) => entry(key).replace(/\.nar$/, '.ok');
   const remove = async (key: string) => {
+    await rm(record(key), { force: true }).catch(() => {});
     await rm(entry(key), { recursive: true, force: true }).catch((e: unknown) => {
       throw new NarCacheDirError(`${entry(key)} is a bad NAR cache entry and cannot be removed: ${(e as Error).message}`, { cause: e });
     });
@@ -63,13 +68,32 @@ export function narCacheDir(dir: string): NarCache {
     },
     async create(key) {
       await ready;
-      const final = entry(key);
-      const temp = join(dir, `.${key}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-      return openAtomicFile(temp, final);
+      return openAtomicFile(temp(key), entry(key));
     },
     async remove(key) {
       await ready;
       await remove(key);
+    },
+    records: dirRecords(entry, record, temp),
+  };
+}
+
+function dirRecords(entry: (key: string) => string, record: (key: string) => string, temp: (key: string) => string): NarRecords {
+  return {
+    async stamp(key) {
+      const st = await lstat(entry(key), { bigint: true }).catch(() => null);
+      return st?.isFile() ? `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.dev}:${st.ino}` : null;
+    },
+    read: (key) => readFile(record(key), 'utf8').catch(() => null),
+    async write(key, text) {
+      const t = temp(key);
+      try {
+        await writeFile(t, text, { flag: 'wx', mode: 0o644 });
+        await rename(t, record(key));
+      } catch (e) {
+        await unlink(t).catch(() => {});
+        throw e;
+      }
     },
   };
 }

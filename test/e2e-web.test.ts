@@ -101,6 +101,7 @@ async function opfsOutputs(page: Page): Promise<string[]> {
 
 function assertCacheEntriesSound(entries: { name: string; sha256: string }[]): void {
   for (const e of entries) {
+    if (/^[0-9a-z]{52}\.ok$/.test(e.name)) continue; // a verification record
     assert.match(e.name, /^[0-9a-z]{52}\.nar$/, `stray file in the NAR cache: ${e.name}`);
     assert.equal(`${e.sha256}.nar`, e.name, `NAR cache entry ${e.name} does not hash to its key`);
   }
@@ -163,6 +164,8 @@ describe('browser app (headless Chromium)', { timeout: 600_000 }, () => {
     const got = await browserBuild(page);
     assert.equal(narRequests(), before, 'NAR files fetched on the second build');
     assert.equal(sha(got.bytes), sha(await cliBuild(tarballConfig())));
+    const names = (await opfsNarEntries(page)).map((e) => e.name);
+    for (const n of names.filter((x) => x.endsWith('.nar'))) assert.ok(names.includes(n.replace(/\.nar$/, '.ok')), `no verification record beside ${n} in OPFS`);
     assert.equal(await page.getAttribute('.stage[data-stage="download"]', 'data-state'), 'skipped', 'the page shows a download stage');
   });
 

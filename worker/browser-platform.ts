@@ -11,6 +11,7 @@ import type { OpfsNarCache } from './opfs-nar-cache.ts';
 import { opfsRandomAccess } from './opfs-random-access.ts';
 import { createOpfsSink } from './opfs-sink.ts';
 import { browserSqlite } from './sqlite-wasm.ts';
+import { wasmSha256 } from './wasm-sha256.ts';
 
 export interface BrowserPlatformOptions {
   fetch: Fetch;
@@ -21,7 +22,7 @@ export interface BrowserPlatformOptions {
   threads: number;
 }
 
-/** The browser side of core's Platform: OPFS for the NAR cache and scratch files, module workers for codecs. */
+/** The browser side of core's Platform: OPFS for the NAR cache and scratch files, module workers for codecs, WebAssembly SHA-256. */
 export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promise<Platform> {
   // One scratch directory per build: two tabs building at once never share a file.
   const scratchId = crypto.randomUUID();
@@ -29,6 +30,7 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
   const scratchDir = await scratchParent.getDirectoryHandle(scratchId, { create: true });
   let pool: CodecPool | undefined;
   return platformWith({
+    sha256: await wasmSha256(),
     fetch: opts.fetch,
     narCache: opts.narCache,
     sqlite: browserSqlite,

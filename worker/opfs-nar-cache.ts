@@ -1,4 +1,4 @@
-import type { NarCache } from '../core/store/nar-cache.ts';
+import type { NarCache, NarRecords } from '../core/store/nar-cache.ts';
 import { fileEntries, fileIfExists, removeIfExists } from './opfs.ts';
 import { createOpfsSink } from './opfs-sink.ts';
 import { opfsRandomAccess } from './opfs-random-access.ts';
@@ -23,11 +23,37 @@ const entryName = (key: string) => {
   if (!/^[0-9a-z]{52}$/.test(key)) throw new NarCacheKeyError(`bad NAR cache key ${JSON.stringify(key)}`);
   return `${key}.nar`;
 };
+const recordName = (key: string) => entryName(key).replace(/\.nar$/, '.ok');
+
+/** `<key>.ok` beside each verified entry, void once the entry's size or lastModified changed. */
+function opfsRecords(dir: FileSystemDirectoryHandle): NarRecords {
+  return {
+    async stamp(key) {
+      const file = await (await fileIfExists(dir, entryName(key)))?.getFile();
+      return file === undefined ? null : `${file.size}:${file.lastModified}`;
+    },
+    async read(key) {
+      const file = await fileIfExists(dir, recordName(key));
+      return file === null ? null : (await file.getFile()).text();
+    },
+    async write(key, text) {
+      const sink = await createOpfsSink(dir, recordName(key));
+      try {
+        await sink.write(new TextEncoder().encode(text));
+        await sink.close();
+      } catch (e) {
+        await sink.abort();
+        throw e;
+      }
+    },
+  };
+}
 
 /**
  * Verified, uncompressed NARs as `<key>.nar` files in an OPFS directory. Writes go to a temporary
  * name through a sync access handle and are renamed into place on commit, so a closed tab or a crash
- * leaves at worst a stray temporary file, never a bad entry under a real key.
+ * leaves at worst a stray temporary file, never a bad entry under a real key. Each verified entry has
+ * its verification record `<key>.ok` beside it (core/store/nar-record.ts).
  */
 export function opfsNarCache(dir: FileSystemDirectoryHandle): OpfsNarCache {
   async function removeAll(pred: (name: string) => boolean): Promise<void> {
@@ -51,8 +77,10 @@ export function opfsNarCache(dir: FileSystemDirectoryHandle): OpfsNarCache {
       return (await fileIfExists(dir, entryName(key))) !== null;
     },
     async remove(key) {
+      await removeIfExists(dir, recordName(key));
       await removeIfExists(dir, entryName(key));
     },
+    records: opfsRecords(dir),
     async usage() {
       let entries = 0;
       let bytes = 0;

@@ -12,6 +12,7 @@ import { hashEquals, type NixHash } from '../nix/hash.ts';
 import { sharedOpener, type RandomAccess } from '../io/data-source.ts';
 import { randomAccessChunks } from '../io/streams.ts';
 import type { NarCache, NarCacheWriter } from './nar-cache.ts';
+import { decodeNarRecord, encodeNarRecord } from './nar-record.ts';
 
 /** A verified NAR in the cache, with its listing (file contents located by offset). */
 export interface StoredNar {
@@ -85,7 +86,9 @@ async function verifyNar(
 /**
  * Returns the verified NAR of `resolved`, from the NAR cache when a valid entry is there,
  * else downloaded, decompressed, checked (FileHash, FileSize, NarHash, NarSize, NAR rules)
- * and only then committed to the cache. A cache entry that fails verification is dropped.
+ * and only then committed to the cache. A cache entry is trusted without hashing while its
+ * verification record (nar-record.ts) matches the narinfo and the file's stamp; otherwise it is
+ * verified again in full, and dropped if it fails.
  * An entry removed while the build uses it (another process clearing the cache, the page's Clear
  * button) is downloaded and verified again when next opened: only verified bytes are ever read.
  */
@@ -102,10 +105,18 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
     return again;
   });
 
+  const recorded = await recordedEntries(narCache, key, info);
+  if (recorded !== null) {
+    opts.onBytes?.(0, info.narSize);
+    return { storePath: info.storePath, entries: recorded, open };
+  }
+  // Taken before reading: a change made while (or after) the bytes are hashed then fails the record's check.
+  const stamp = (await narCache.records?.stamp(key)) ?? null;
   const cached = await narCache.open(key);
   if (cached !== null) {
     try {
       const entries = await verifyNar(info.storePath, randomAccessChunks(cached), info, opts.sha256 ?? createSha256);
+      await remember(narCache, key, info, stamp, entries);
       opts.onBytes?.(0, info.narSize);
       return { storePath: info.storePath, entries, open };
     } catch (e) {
@@ -116,6 +127,25 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
     }
   }
   return { storePath: info.storePath, entries: await download(resolved, key, narCache, opts), open };
+}
+
+/** The listing recorded when this entry was last verified, if the narinfo and the file still match that record. */
+async function recordedEntries(narCache: NarCache, key: string, info: NarInfo): Promise<NarEntry[] | null> {
+  const records = narCache.records;
+  if (records === undefined) return null;
+  const [text, stamp] = await Promise.all([records.read(key), records.stamp(key)]);
+  const record = text === null ? null : decodeNarRecord(text);
+  if (record === null || stamp === null) return null;
+  const same = record.stamp === stamp && record.narSize === info.narSize && record.narHash === nix32Encode(info.narHash.digest);
+  return same ? record.entries : null;
+}
+
+/** Records a full verification of the entry as it was at `stamp`. */
+async function remember(narCache: NarCache, key: string, info: NarInfo, stamp: string | null, entries: NarEntry[]): Promise<void> {
+  if (narCache.records === undefined || stamp === null) return;
+  const text = encodeNarRecord({ narHash: nix32Encode(info.narHash.digest), narSize: info.narSize, stamp, entries });
+  // Best effort: without the record the next build verifies the entry again, nothing worse.
+  await narCache.records.write(key, text).catch(() => {});
 }
 
 /** Downloads and verifies the NAR into the cache entry `key` (tries for a broken network, not for wrong bytes). */
@@ -129,6 +159,7 @@ async function download(resolved: ResolvedPath, key: string, narCache: NarCache,
     try {
       const entries = await downloadInto(resolved, decompress, writer, opts);
       await writer.commit();
+      await remember(narCache, key, info, (await narCache.records?.stamp(key)) ?? null, entries);
       return entries;
     } catch (e) {
       await writer.abort();
