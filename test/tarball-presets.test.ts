@@ -30,8 +30,8 @@ async function build(name: string, cfg: object): Promise<string> {
   return r.out;
 }
 
-const presetConfig = (preset: string | undefined) =>
-  toplevelConfig(fx, fx.paths.plain, 'tarball', { compression: 'none', ...(preset === undefined ? {} : { preset }) });
+const presetConfig = (preset: string | undefined, f = fx) =>
+  toplevelConfig(f, f.paths.plain, 'tarball', { compression: 'none', ...(preset === undefined ? {} : { preset }) });
 
 /** A file of the toplevel as `cp -a` copies it; $top/etc is an absolute link into the store, so it is followed by hand. */
 const copyFromToplevel = (from: string, to: string) => `mkdir -p "$(dirname ${to})"; src="$store$top/${from}"; case "${from}" in etc/*) src="$store$(readlink "$store$top/etc")/\${src##*/etc/}" ;; esac; cp -a "$src" ${to}`;
@@ -45,10 +45,13 @@ const REFERENCE: Record<string, string> = {
   plain: ':',
 };
 
-for (const preset of ['lxc', 'proxmox-lxc', 'plain']) {
-  test(`${preset} tarball: byte-identical to GNU tar over the tree nixpkgs' module builds`, async () => {
-    const ours = await build(`${preset}.tar`, presetConfig(preset === 'plain' ? undefined : preset));
-    const ref = await referenceSystemTarball(fx.storeRoot, fx.paths.plain, join(tmp, `${preset}-ref`), join(tmp, `${preset}-ref.tar`), REFERENCE[preset]!);
+// Tarballs are the same on every architecture: aarch64's toplevel gets the same layout.
+for (const arch of ['amd64', 'arm64'] as const) for (const preset of ['lxc', 'proxmox-lxc', 'plain']) {
+  test(`${arch} ${preset} tarball: byte-identical to GNU tar over the tree nixpkgs' module builds`, async () => {
+    const f = await nixosFixture(arch);
+    const name = `${arch}-${preset}`;
+    const ours = await build(`${name}.tar`, presetConfig(preset === 'plain' ? undefined : preset, f));
+    const ref = await referenceSystemTarball(f.storeRoot, f.paths.plain, join(tmp, `${name}-ref`), join(tmp, `${name}-ref.tar`), REFERENCE[preset]!);
     const [a, b] = await Promise.all([readFile(ours), readFile(ref)]);
     assert.equal(a.length, b.length, 'tar sizes differ');
     assert.ok(a.equals(b), 'tar bytes differ from GNU tar');
