@@ -16,7 +16,7 @@ import { qcow2Image } from '../core/qcow2/qcow2-writer.ts';
 import { vdiImage } from '../core/vdi/vdi-writer.ts';
 import { vhdDynamicImage, vhdFixedImage } from '../core/vhd/vhd-writer.ts';
 import { vmdkImage } from '../core/vmdk/vmdk-writer.ts';
-import { writeSparseFile } from '../node/file-sink.ts';
+import { writeSparseChunks } from '../node/sparse-file.ts';
 import { createNodeCodecPool } from '../node/codec-pool.ts';
 import { randomRuns } from '../test/helpers/sparse.ts';
 import { rng } from '../test/helpers/synthetic-cache.ts';
@@ -118,14 +118,14 @@ try {
   const rootRuns = randomRuns(r, g.root.size, 60, Math.ceil((dataMB * MIB * 2) / 60));
   const disk = efiDisk(g, { esp: content(g.esp.size, espRuns, 1), root: content(g.root.size, rootRuns, 2) });
   const raw = join(tmp, 'disk.raw');
-  await writeSparseFile(raw, disk.chunks());
+  await writeSparseChunks(raw, disk.chunks());
   const allocatedMB = disk.allocated().reduce((n, x) => n + x.length, 0) / MIB;
   console.log(`input: 4 GiB efi disk, ${allocatedMB.toFixed(0)} MiB allocated`);
   const rows = [];
   for (const f of FORMATS) {
     const ours = join(tmp, `ours.${f.fmt}`);
     const theirs = join(tmp, `qemu.${f.fmt}`);
-    const oursS = await seconds(() => writeSparseFile(ours, f.write(rawFile(raw, disk)).chunks()));
+    const oursS = await seconds(() => writeSparseChunks(ours, f.write(rawFile(raw, disk)).chunks()));
     const qemuS = await seconds(() => sh('qemu-img', ['convert', '-f', 'raw', ...f.qemu, raw, theirs]));
     const cmp = spawnSync('qemu-img', ['compare', '-f', 'raw', raw, '-F', f.fmt, ours], { encoding: 'utf8' });
     const identical = cmp.status === 0;

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { buildImage, type BuildSummary, type CacheRequestOptions } from '../core/pipeline/build-image.ts';
 import { parseConfig } from '../core/pipeline/config.ts';
 import type { ProgressListener } from '../core/pipeline/progress.ts';
+import { createDirectorySink } from './directory-sink.ts';
 import { createOutputSink, OUTPUT_TEMP } from './file-sink.ts';
 import { sweepStale } from './stale-temporaries.ts';
 import { createNodePlatform } from './platform.ts';
@@ -37,6 +38,7 @@ export function substituterUrl(s: string, configDir: string): string {
  * Builds the image `config` (the JSON of a config file) describes into `outputPath`, as
  * `nix-imager build` does: the file appears there only when complete; on failure nothing is left.
  * `-` is standard output, an existing device or FIFO is written into (see createOutputSink).
+ * A netboot build to a path ending in "/" writes its files into that directory.
  */
 export async function buildToFile(config: unknown, outputPath: string, opts: BuildToFileOptions = {}): Promise<BuildSummary> {
   const configDir = resolve(opts.configDir ?? '.');
@@ -45,7 +47,8 @@ export async function buildToFile(config: unknown, outputPath: string, opts: Bui
   try {
     const output = outputPath === '-' ? outputPath : resolve(outputPath);
     if (output !== '-') await sweepStale(dirname(output), OUTPUT_TEMP);
-    const sink = await createOutputSink(output, opts.signal);
+    // A netboot build to `--output DIR/` unpacks its files there.
+    const sink = outputPath.endsWith('/') ? await createDirectorySink(output) : await createOutputSink(output, opts.signal);
     return await buildImage(parsed, platform, sink, { signal: opts.signal, onProgress: opts.onProgress, http: opts.http });
   } finally {
     await platform.dispose();

@@ -89,6 +89,7 @@ async function version(): Promise<string> {
 async function outputPath(given: string | undefined, config: BuildConfig): Promise<string> {
   if (given === undefined) return resolve(config.fileName);
   if (given === '-') return given;
+  if (config.format === 'netboot' && given.endsWith('/')) return `${resolve(given)}/`;
   const st = await stat(given).catch(() => null);
   return st?.isDirectory() ? join(resolve(given), config.fileName) : resolve(given);
 }

@@ -4,7 +4,6 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { NixImagerError } from '../core/errors.ts';
 import type { ByteSink, HoleSink, SeekableSink } from '../core/io/sink.ts';
-import { isZeros, type SparseChunk } from '../core/io/sparse.ts';
 
 /** A file could not be created, written or put in place; the message names it. */
 export class FileWriteError extends NixImagerError {
@@ -84,30 +83,16 @@ export function tempNameFor(name: string): string {
   return `.${base}${suffix}`;
 }
 
+/** A temporary name beside `path`, for a file renamed over it once complete. */
+export const tempBeside = (path: string) => join(dirname(path), tempNameFor(basename(path)));
+
 /**
  * Writes to a temporary name beside `path` and renames it over `path` only on close(),
  * so a failed or interrupted build never leaves a half-written file under the output name.
  */
-const tempBeside = (path: string) => join(dirname(path), tempNameFor(basename(path)));
-
 export async function createFileSink(path: string): Promise<SeekableSink & HoleSink> {
   const file = await openAtomicFile(tempBeside(path), path);
   return { write: file.write, writeAt: file.writeAt, skip: async (n) => file.skip(n), close: file.commit, abort: file.abort };
-}
-
-/** Writes a sparse image to `path` with its Zeros runs as holes, under a temporary name until complete. */
-export async function writeSparseFile(path: string, chunks: AsyncIterable<SparseChunk>): Promise<void> {
-  const file = await openAtomicFile(tempBeside(path), path);
-  try {
-    for await (const c of chunks) {
-      if (isZeros(c)) file.skip(c.zeros);
-      else await file.write(c);
-    }
-    await file.commit();
-  } catch (e) {
-    await file.abort();
-    throw e;
-  }
 }
 
 const writeTo = promisify(writeFd);
@@ -150,11 +135,15 @@ export async function createOutputSink(path: string, signal?: AbortSignal): Prom
   const st = await stat(target).catch(() => null);
   if (st === null || st.isFile()) return createFileSink(target);
   if (st.isDirectory()) throw new FileWriteError(`${target} is a directory`);
-  if (st.isFIFO()) await readerOf(target, signal);
-  const fd = await openPath(target, constants.O_WRONLY).catch((e: unknown) => {
-    throw named(`cannot open ${target}`, e);
-  });
-  return descriptorSink(fd, target, true);
+  const probe = st.isFIFO() ? await readerOf(target, signal) : undefined;
+  try {
+    const fd = await openPath(target, constants.O_WRONLY).catch((e: unknown) => {
+      throw named(`cannot open ${target}`, e);
+    });
+    return descriptorSink(fd, target, true);
+  } finally {
+    if (probe !== undefined) await closeTo(probe);
+  }
 }
 
 const openPath = promisify(openFd);
@@ -162,13 +151,14 @@ const openPath = promisify(openFd);
 /**
  * Waits, as `cat > fifo` does, until the FIFO has a reader, but without a blocking open() (which no
  * signal could interrupt): a non-blocking open for writing fails with ENXIO while nobody reads.
+ * Returns that open descriptor: held until the real (blocking) one is open, so the reader never
+ * sees its writers gone (an end of file) in between.
  */
-async function readerOf(fifo: string, signal: AbortSignal | undefined): Promise<void> {
+async function readerOf(fifo: string, signal: AbortSignal | undefined): Promise<number> {
   for (;;) {
     signal?.throwIfAborted();
     try {
-      await closeTo(await openPath(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-      return;
+      return await openPath(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw named(`cannot open ${fifo}`, e);
     }

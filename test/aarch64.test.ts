@@ -1,12 +1,12 @@
-// aarch64 (issue 19): the live ISO of an aarch64-linux toplevel, from the same code as x86_64's,
+// aarch64 (issue 19): the live ISO, disk image and netboot files of an aarch64-linux toplevel, from the same code as x86_64's,
 // judged by xorriso, sgdisk, mtools and by qemu's aarch64 virt machine under AAVMF, which must get
 // the fixture's stage 1 (Debian's arm64 kernel and busybox) to the marker from a CD and from a disk.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootAarch64 } from './helpers/boot.ts';
+import { bootAarch64, bootKernelAarch64 } from './helpers/boot.ts';
 import { runCli, sh, type Run } from './helpers/cli.ts';
 import { DISK_MARKER, LIVE_MARKER, nixosFixture, toplevelConfig, type NixosFixture } from './helpers/nixos-fixture.ts';
 
@@ -16,7 +16,7 @@ let iso: string;
 let built: Run;
 
 async function build(config: Record<string, unknown>, out: string): Promise<Run> {
-  const cfg = join(tmp, `${out}.json`);
+  const cfg = join(tmp, `${out.replace(/\/$/, '')}.json`);
   await writeFile(cfg, JSON.stringify(config));
   return runCli(['build', cfg, '--output', join(tmp, out), '--cache-dir', join(tmp, 'nar-cache')]);
 }
@@ -84,11 +84,26 @@ test('an aarch64 disk image (qcow2) boots under AAVMF: systemd-bootaa64.efi from
   assert.doesNotMatch(line!, /X64/i);
 });
 
+test('aarch64 netboot: Image, initrd and netboot.ipxe; the virt machine boots them and finds the store in the initrd', async () => {
+  const dir = join(tmp, 'netboot');
+  await mkdir(dir);
+  const r = await build(toplevelConfig(fx, fx.paths.live, 'netboot'), 'netboot/');
+  assert.equal(r.code, 0, r.stderr);
+  const ipxe = await readFile(join(dir, 'netboot.ipxe'), 'utf8');
+  const kernel = /^kernel Image (init=\S+) initrd=initrd (.*) \$\{cmdline\}$/m.exec(ipxe);
+  assert.ok(kernel, ipxe);
+  assert.ok((await readFile(join(dir, 'Image'))).equals(await readFile(`${fx.storeRoot}${fx.paths.kernel}/Image`)));
+  const out = await bootKernelAarch64(join(dir, 'Image'), join(dir, 'initrd'), `${kernel[1]} ${kernel[2]}`);
+  const line = out.split('\n').find((l) => l.startsWith(`${LIVE_MARKER} medium=initrd `));
+  assert.ok(line?.includes(`init=${fx.paths.live}/init `), `no marker in\n${out.slice(-3000)}`);
+});
+
 test('a config whose system contradicts the toplevel is refused before anything is written', async () => {
-  const r = await build(toplevelConfig(fx, fx.paths.live, 'iso', { system: 'x86_64-linux' }), 'wrong.iso');
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /aarch64-linux/);
-  assert.match(r.stderr, /x86_64-linux/);
-  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  await assert.rejects(readFile(join(tmp, 'wrong.iso')));
+  for (const [format, top] of [['iso', fx.paths.live], ['disk', fx.paths.disk]] as const) {
+    const r = await build(toplevelConfig(fx, top, format, { system: 'x86_64-linux' }), `wrong.${format}`);
+    assert.equal(r.code, 1, `${format}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`${top}: is built for aarch64-linux, but the config's "system" says x86_64-linux`));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    await assert.rejects(readFile(join(tmp, `wrong.${format}`)));
+  }
 });

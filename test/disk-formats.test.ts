@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { run, sh } from './helpers/cli.ts';
 import { randInt, randomRuns, randomSparse } from './helpers/sparse.ts';
 import { rng } from './helpers/synthetic-cache.ts';
-import { writeSparseFile } from '../node/file-sink.ts';
+import { writeSparseChunks } from '../node/sparse-file.ts';
 import { chunkLength, type ByteRange, type SparseSource } from '../core/io/sparse.ts';
 import type { ContainerImage } from '../core/io/sparse-blocks.ts';
 import { qcow2Image } from '../core/qcow2/qcow2-writer.ts';
@@ -77,10 +77,10 @@ for (const [name, f] of Object.entries(FORMATS)) {
       const source = randomSparse(l.size, l.runs, 1000 + i);
       const raw = join(tmp, `${name}-${i}.raw`);
       const out = join(tmp, `${name}-${i}.${name}`);
-      await writeSparseFile(raw, source.chunks());
+      await writeSparseChunks(raw, source.chunks());
       const image = f.write(source);
       let streamed = 0;
-      await writeSparseFile(out, (async function* () {
+      await writeSparseChunks(out, (async function* () {
         for await (const c of image.chunks()) {
           streamed += chunkLength(c);
           yield c;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { run, sh } from './helpers/cli.ts';
 import { expectedBytes, randInt, randomRuns, randomSparse } from './helpers/sparse.ts';
 import { rng } from './helpers/synthetic-cache.ts';
-import { writeSparseFile } from '../node/file-sink.ts';
+import { writeSparseChunks } from '../node/sparse-file.ts';
 import { efiDisk, efiGeometry, DEFAULT_BOOT_SIZE } from '../core/disk/efi-layout.ts';
 import { partitionedDisk, type DiskPartition } from '../core/disk/partitioned-disk.ts';
 import { rootPartitionType } from '../core/disk/partition-types.ts';
@@ -50,7 +50,7 @@ for (const [size, bootSize, partedBoot] of [
     const ref = join(tmp, `ref-${size}.img`);
     const ours = join(tmp, `ours-${size}.img`);
     await nixpkgsReference(ref, size, partedBoot);
-    await writeSparseFile(ours, efiDisk(efiGeometry(size, bootSize)).chunks());
+    await writeSparseChunks(ours, efiDisk(efiGeometry(size, bootSize)).chunks());
     const r = await run('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', ref, ours]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
   });
@@ -106,7 +106,7 @@ for (const [seed, blocks] of [
     const parts = randomLayout(seed, blocks);
     const diskGuid = guidBytes('01234567-89AB-4CDE-8F01-23456789ABCD');
     const img = join(tmp, `random-${seed}.img`);
-    await writeSparseFile(img, partitionedDisk({ blocks, diskGuid, partitions: parts }).chunks());
+    await writeSparseChunks(img, partitionedDisk({ blocks, diskGuid, partitions: parts }).chunks());
     await judge(img, blocks, parts, diskGuid);
     for (const p of parts) {
       for (const run of p.runs) {
@@ -122,7 +122,7 @@ test('a discoverable root partition type by architecture, which sgdisk names', a
   const g = efiGeometry(64 * MIB, 32 * MIB);
   const img = join(tmp, 'discoverable.img');
   const { efiDiskLayout } = await import('../core/disk/efi-layout.ts');
-  await writeSparseFile(img, partitionedDisk(efiDiskLayout(g, { rootType: rootPartitionType('x86_64-linux') })).chunks());
+  await writeSparseChunks(img, partitionedDisk(efiDiskLayout(g, { rootType: rootPartitionType('x86_64-linux') })).chunks());
   assert.match(await sh('sgdisk', ['-i', '2', img]), /4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709 \(Linux x86-64 root/);
   assert.equal(guidText(rootPartitionType('aarch64-linux')), PARTITION_TYPE.rootAarch64);
   assert.throws(() => rootPartitionType('mips-linux'), /mips-linux/);

@@ -3,7 +3,7 @@
 // download must equal, byte for byte, what the CLI writes for the equivalent config.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +12,7 @@ import { parseConfig } from '../core/pipeline/config.ts';
 import { ERROR_HEADLINES } from '../core/errors.ts';
 import { BUILD_TIMEOUT, openBrowser, pressAndDownload, screenshot, serveWebApp, type BrowserSession, type WebApp } from './helpers/browser.ts';
 import { serveCache, type CacheServer } from './helpers/cache-server.ts';
-import { runCli } from './helpers/cli.ts';
+import { runCli, sh } from './helpers/cli.ts';
 import { encodeConfigFragment } from '../web/config-url.ts';
 import type { ConfigJson } from '../web/config-draft.ts';
 import { nixosFixture, toplevelConfig, type NixosFixture } from './helpers/nixos-fixture.ts';
@@ -222,6 +222,46 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
     }
   });
 
+  test('a folder chosen in the custom form lands with its tree, as the CLI copies a local directory', async () => {
+    const { page } = session;
+    const site = join(tmp, 'site');
+    await mkdir(join(site, 'css'), { recursive: true });
+    await writeFile(join(site, 'index.html'), '<h1>hello</h1>\n');
+    await writeFile(join(site, 'css', 'main.css'), 'h1 { color: teal }\n');
+    for (const [p, mode] of [[site, 0o755], [join(site, 'css'), 0o755], [join(site, 'index.html'), 0o644], [join(site, 'css', 'main.css'), 0o644]] as const) await chmod(p, mode);
+    const config = { format: 'tarball', compression: 'none', storeContents: [{ object: fx.paths.plain }], substituters: [cache.url], trustedPublicKeys: [fx.publicKey] };
+    await page.goto('about:blank');
+    await page.goto(app.url + encodeConfigFragment(config as ConfigJson));
+    await page.waitForSelector('#config-status[data-valid="true"]');
+    await page.setInputFiles('#folder-picker', site);
+    await page.waitForSelector('.file-chip.ready');
+    assert.match((await page.textContent('.file-chip.ready'))!, /folder: 2 files/);
+    const got = await pressAndDownload(session);
+    await screenshot(page, 'system-09-folder');
+    // cliBuild writes its config into `tmp`, so the CLI reads ./site from the same folder.
+    const want = await cliBuild('folder.tar', { ...config, substituters: [fx.cache], contents: [{ source: './site', target: '/site' }] });
+    assert.ok(got.bytes.equals(want), 'the browser tarball with the folder differs from the CLI one');
+    const listed = await sh('tar', ['-tvf', '-'], { input: got.bytes });
+    assert.match(listed, /^drwxr-xr-x .* site\/css\/$/m);
+    assert.match(listed, /^-rw-r--r-- .* site\/css\/main\.css$/m);
+  });
+
+  test('custom form by keyboard: Import JSON is reachable with Tab; the focus stays put when the format or compression changes', async () => {
+    const { page } = session;
+    const config = { format: 'tarball', storeContents: [{ object: fx.paths.plain }], substituters: [cache.url], trustedPublicKeys: [fx.publicKey] };
+    await page.goto('about:blank');
+    await page.goto(app.url + encodeConfigFragment(config as ConfigJson));
+    await page.waitForSelector('#config-status[data-valid="true"]');
+    await tabTo(page, 'import-json');
+    await page.focus('#format-tarball');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForSelector('#format-iso:checked');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'format-iso');
+    await page.focus('#compression');
+    await page.selectOption('#compression', 'zstd');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'compression');
+  });
+
   test('error kind: config in the custom form, shown at its field in the form\'s words, Build off until fixed', async () => {
     const { page } = session;
     const config = { format: 'tarball', storeContents: [{ object: fx.paths.plain }], contents: [{ text: 'hello\n', target: 'etc/motd' }], substituters: [cache.url], trustedPublicKeys: [fx.publicKey] };
@@ -257,6 +297,34 @@ describe('toplevel-first flow (headless Chromium)', { timeout: 900_000 }, () => 
       await screenshot(small, 'system-07-quota-warning');
     } finally {
       await small.close();
+    }
+  });
+
+  test('first load: page weight measured; each asset fetched at most twice (the page, then the service worker\'s copy)', async () => {
+    const fresh = await openBrowser();
+    try {
+      app.requests.length = 0;
+      await fresh.page.goto(app.url);
+      await fresh.page.waitForSelector('#config-status[data-valid="true"]');
+      await fresh.page.evaluate(async () => {
+        await navigator.serviceWorker.ready;
+        const list = (await (await fetch('./precache.json')).json()) as { files: string[] };
+        for (let i = 0; i < 200; i++) {
+          const kept = await (await caches.open('nix-imager-app')).keys();
+          if (kept.length >= list.files.length) return;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error('the service worker did not keep the app');
+      });
+      const byPath = new Map<string, number>();
+      for (const r of app.requests) byPath.set(r.path.split('?')[0]!, (byPath.get(r.path.split('?')[0]!) ?? 0) + 1);
+      const twice = [...byPath].filter(([p, n]) => n > 2 && p.includes('/assets/'));
+      assert.deepEqual(twice, [], 'hashed assets fetched more than twice');
+      const total = app.requests.reduce((n, r) => n + r.bytes, 0);
+      const wasm = app.requests.filter((r) => r.path.endsWith('.wasm')).reduce((n, r) => n + r.bytes, 0);
+      console.log(`first load: ${app.requests.length} requests, ${(total / 1024).toFixed(0)} KiB (${(wasm / 1024).toFixed(0)} KiB of it wasm, ${((total - wasm) / 1024).toFixed(0)} KiB without)`);
+    } finally {
+      await fresh.close();
     }
   });
 

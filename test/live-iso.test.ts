@@ -109,6 +109,13 @@ test('the live ISO boots in qemu four ways (BIOS and UEFI, CD and disk), and so 
   });
 });
 
+test('the same toplevel and config give the same bytes (efi.img and squashfs included)', async () => {
+  assert.equal(built.code, 0, built.stderr);
+  const again = await buildIso(fx.paths.live, 'live-again.iso');
+  assert.equal(again.code, 0, again.stderr);
+  assert.ok((await readFile(join(tmp, 'live-again.iso'))).equals(await readFile(iso)));
+});
+
 test('a toplevel with only one boot loader gets an ISO for it and a note on stderr saying what is missing', async () => {
   const uefi = await buildIso(fx.paths.uefiOnly, 'uefi-only.iso');
   assert.equal(uefi.code, 0, uefi.stderr);

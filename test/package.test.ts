@@ -71,6 +71,8 @@ test('the core and the web entry bundle for a browser (esbuild --platform=browse
       write: false,
       metafile: true,
       outdir: join(project, 'bundle'),
+      // The web entry's SQLite (for disk images) imports its .wasm as an asset URL, as vite does.
+      loader: { '.wasm': 'file' },
       logLevel: 'silent',
     });
     const inputs = Object.keys(result.metafile.inputs);

@@ -25,7 +25,7 @@ export interface IsoJson {
 }
 
 export interface ConfigJson {
-  /** The form edits the first three; the toplevel targets (web/targets.ts) may name others. */
+  /** The form edits tarball, iso, squashfs and netboot; the toplevel targets (web/targets.ts) may name others. */
   format: 'tarball' | 'iso' | 'squashfs' | 'disk' | 'netboot';
   toplevel?: string;
   preset?: string;

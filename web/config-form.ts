@@ -107,6 +107,7 @@ export class ConfigForm {
       ['tarball', 'System tarball', 'make-system-tarball'],
       ['iso', 'ISO image', 'iso-image'],
       ['squashfs', 'Squashfs store', 'make-squashfs'],
+      ['netboot', 'Netboot', 'netboot'],
     ];
     const defaultCompression = c.format === 'tarball' ? 'xz' : 'none';
     return h(
@@ -123,11 +124,14 @@ export class ConfigForm {
             h('input', {
               type: 'radio',
               name: 'format',
+              // Stable ids: the redraw after a change puts the focus back by id.
+              id: `format-${value}`,
               value,
               checked: c.format === value,
               onchange: () => {
                 c.format = value;
                 if (value !== 'iso') delete c.iso;
+                if (value !== 'iso' && value !== 'netboot') delete c.toplevel;
                 else c.iso ??= {};
                 this.changed(true);
               },
@@ -141,14 +145,28 @@ export class ConfigForm {
         { class: 'row' },
         field(
           'Compression',
-          select(c.compression, [['', `default (${defaultCompression})`], ['none', 'none'], ['xz', 'xz'], ['zstd', 'zstd'], ['gzip', 'gzip']], (v) => {
-            c.compression = v;
-            this.changed(true);
-          }),
+          Object.assign(
+            select(c.compression, [['', `default (${defaultCompression})`], ['none', 'none'], ['xz', 'xz'], ['zstd', 'zstd'], ['gzip', 'gzip']], (v) => {
+              c.compression = v;
+              this.changed(true);
+            }),
+            { id: 'compression' },
+          ),
         ),
         (c.compression ?? defaultCompression) === 'xz' ? field('xz preset', num(c.xzPreset, (v) => ((c.xzPreset = v), this.changed()), fieldHint(F.xzPreset))) : null,
         field('File name', text(c.fileName, (v) => ((c.fileName = v), this.changed()), { placeholder: 'default', id: 'file-name' }), 'without the compression extension'),
       ),
+      c.format === 'iso' || c.format === 'netboot'
+        ? h(
+            'div',
+            { class: 'row' },
+            field(
+              'NixOS toplevel',
+              text(c.toplevel, (v) => ((c.toplevel = v), this.changed()), { placeholder: '/nix/store/…-nixos-system-…', class: 'mono wide', id: 'toplevel' }),
+              c.format === 'iso' ? 'a live ISO from the system alone (boot menus, squashfs store)' : 'required: bzImage, initrd with the store, netboot.ipxe',
+            ),
+          )
+        : null,
     );
   }
 
@@ -175,11 +193,14 @@ export class ConfigForm {
   private contentsSection(c: ConfigJson): HTMLElement {
     const items = (c.contents ??= []);
     const picker = h('input', { type: 'file', multiple: true, hidden: true, onchange: (e: Event) => this.addFiles([...((e.target as HTMLInputElement).files ?? [])]) });
+    const folderPicker = h('input', { type: 'file', id: 'folder-picker', webkitdirectory: true, hidden: true, onchange: (e: Event) => this.addFiles([...((e.target as HTMLInputElement).files ?? [])]) });
     const zone = h(
       'div',
       { class: 'drop-zone', id: 'drop-zone' },
-      'Drop files here to put them in the image, or ',
+      'Drop files or folders here to put them in the image, or ',
       h('button', { type: 'button', class: 'link', onclick: () => picker.click() }, 'choose files'),
+      ' or ',
+      h('button', { type: 'button', class: 'link', id: 'choose-folder', onclick: () => folderPicker.click() }, 'a folder'),
       picker,
     );
     zone.addEventListener('dragover', (e) => {
@@ -190,7 +211,8 @@ export class ConfigForm {
     zone.addEventListener('drop', (e) => {
       e.preventDefault();
       zone.classList.remove('over');
-      this.addFiles([...(e.dataTransfer?.files ?? [])]);
+      const entries = [...(e.dataTransfer?.items ?? [])].map((i) => i.webkitGetAsEntry()).filter((x): x is FileSystemEntry => x !== null);
+      void droppedEntries(entries).then((files) => this.addFiles(files));
     });
     return h(
       'fieldset',
@@ -205,6 +227,7 @@ export class ConfigForm {
         h('button', { type: 'button', class: 'add', onclick: () => (items.push({ text: '', target: '' }), this.changed(true)) }, '+ Text file'),
       ),
       zone,
+      folderPicker,
     );
   }
 
@@ -220,11 +243,14 @@ export class ConfigForm {
     } else if (kind === 'file') {
       const name = localName(item.source);
       const file = this.files.get(name);
+      const inFolder = file ? [] : [...this.files].filter(([p]) => p.startsWith(`${name}/`)).map(([, f]) => f);
+      const ready = file !== undefined || inFolder.length > 0;
+      const what = file ? formatBytes(file.size) : `folder: ${inFolder.length} files, ${formatBytes(inFolder.reduce((n, f) => n + f.size, 0))}`;
       source = h(
         'div',
         { class: 'field' },
-        h('label', {}, 'Local file'),
-        h('div', { class: `file-chip ${file ? 'ready' : 'missing'}` }, h('span', { class: 'mono' }, name || '(no name)'), h('span', {}, file ? formatBytes(file.size) : 'not dropped yet: drop it below')),
+        h('label', {}, file || !ready ? 'Local file' : 'Local folder'),
+        h('div', { class: `file-chip ${ready ? 'ready' : 'missing'}` }, h('span', { class: 'mono' }, name || '(no name)'), h('span', {}, ready ? what : 'not dropped yet: drop it below')),
       );
     } else {
       source = field('Source', text(item.source, (v) => ((item.source = v ?? ''), this.changed()), { placeholder: '/nix/store/…/etc/file', class: 'mono wide', id: `content-${i}-source` }));
@@ -239,12 +265,17 @@ export class ConfigForm {
     );
   }
 
-  /** Dropped files become "local" contents named after the file; their bytes stay in the page until a build. */
+  /**
+   * Dropped files become "local" contents named after the file, a dropped folder one content with its
+   * tree (its files kept as "folder/sub/file"); their bytes stay in the page until a build.
+   */
   addFiles(files: File[]): void {
     const items = (this.config.contents ??= []);
     for (const f of files) {
-      this.files.set(f.name, f);
-      if (!items.some((c) => 'source' in c && localName(c.source) === f.name)) items.push({ source: `./${f.name}`, target: `/${f.name}` });
+      const path = f.webkitRelativePath || f.name;
+      this.files.set(path, f);
+      const top = path.split('/')[0]!;
+      if (!items.some((c) => 'source' in c && localName(c.source) === top)) items.push({ source: `./${top}`, target: `/${top}` });
     }
     this.changed(true);
   }
@@ -338,3 +369,31 @@ export class ConfigForm {
     );
   }
 }
+
+/** The files under dropped entries, each with its path from the drop ("folder/sub/file") as webkitRelativePath. */
+async function droppedEntries(entries: FileSystemEntry[], under = ''): Promise<File[]> {
+  const out: File[] = [];
+  for (const entry of entries) {
+    const path = `${under}${entry.name}`;
+    if (entry.isFile) {
+      const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+      out.push(under === '' ? file : withPath(file, path));
+    } else if (entry.isDirectory) {
+      out.push(...(await droppedEntries(await allEntries(entry as FileSystemDirectoryEntry), `${path}/`)));
+    }
+  }
+  return out;
+}
+
+/** A directory reader answers in batches until an empty one. */
+async function allEntries(dir: FileSystemDirectoryEntry): Promise<FileSystemEntry[]> {
+  const reader = dir.createReader();
+  const out: FileSystemEntry[] = [];
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+    if (batch.length === 0) return out;
+    out.push(...batch);
+  }
+}
+
+const withPath = (file: File, path: string): File => Object.defineProperty(file, 'webkitRelativePath', { value: path });

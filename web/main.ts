@@ -236,6 +236,8 @@ function showTrust(): void {
   const ask = trust.ask(currentJson());
   ui.trust.hidden = isEmptyAsk(ask);
   if (isEmptyAsk(ask)) return ui.trust.replaceChildren();
+  // A redraw (the config status runs 200 ms after a change) keeps the notice a refused Build showed.
+  const refused = ui.trust.querySelector<HTMLElement>('.trust-blocked')?.hidden === false;
   const consent = (build: boolean) => () => {
     trust.confirm(currentJson());
     showTrust();
@@ -253,7 +255,7 @@ function showTrust(): void {
         'A signing key or a binary cache decides what goes into the image: trust them only if you know who runs them.',
       ),
       h('ul', { class: 'trust-list' }, trustItems(ask)),
-      h('p', { class: 'trust-blocked', hidden: true }, 'Nothing was downloaded. Trust these settings, or change them in the form.'),
+      h('p', { class: 'trust-blocked', hidden: !refused }, 'Nothing was downloaded. Trust these settings, or change them in the form.'),
       h(
         'div',
         { class: 'actions' },

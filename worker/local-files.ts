@@ -1,4 +1,5 @@
-import type { ImageFile } from '../core/image/tree.ts';
+import { addPath, newDir, type ImageNode } from '../core/image/tree.ts';
+import { textToBinary } from '../core/io/binary-string.ts';
 import type { DataSource } from '../core/io/data-source.ts';
 import { NixImagerError } from '../core/errors.ts';
 
@@ -26,10 +27,21 @@ function fileSource(file: Blob): DataSource {
   };
 }
 
-/** A dropped file as an image file; mode 0644 as `cp -a` gives a regular user file (browsers do not expose modes). */
-export function droppedFileNode(files: Map<string, Blob>, source: string): ImageFile {
-  const name = localName(source);
+/**
+ * A dropped file as an image file, or a dropped folder (its files are in `files` as "folder/sub/file")
+ * as a directory with its tree; modes 0644 and 0755, as `cp -a` gives a user's files (browsers do not
+ * expose modes).
+ */
+export function droppedFileNode(files: Map<string, Blob>, source: string): ImageNode {
+  const name = localName(source).replace(/\/+$/, '');
   const file = files.get(name);
-  if (file === undefined) throw new LocalFileMissingError(name);
-  return { kind: 'file', mode: 0o644, data: fileSource(file) };
+  if (file !== undefined) return droppedFile(file);
+  const prefix = `${name}/`;
+  const inside = [...files].filter(([path]) => path.startsWith(prefix));
+  if (inside.length === 0) throw new LocalFileMissingError(name);
+  const dir = newDir(0o755);
+  for (const [path, blob] of inside) addPath(dir, textToBinary(path.slice(prefix.length)), path.endsWith('/') ? newDir(0o755) : droppedFile(blob));
+  return dir;
 }
+
+const droppedFile = (file: Blob): ImageNode => ({ kind: 'file', mode: 0o644, data: fileSource(file) });

@@ -1,5 +1,6 @@
 import { sha256 } from '@noble/hashes/sha2.js';
-import { HttpError, type Fetch } from '../core/cache/http.ts';
+import { MAX_NARINFO_BYTES } from '../core/cache/binary-cache.ts';
+import { cappedBytes, HttpError, type Fetch } from '../core/cache/http.ts';
 import { fileIfExists, moveOver, tempName } from './opfs.ts';
 
 /** Binary cache metadata: small, signed (narinfo) or harmless (nix-cache-info), worth keeping for offline builds. */
@@ -28,7 +29,8 @@ export function offlineFetch(dir: FileSystemDirectoryHandle, fetchImpl: Fetch = 
       return new Response(await saved.getFile(), { status: 200 });
     }
     if (res.status !== 200) return res;
-    const body = new Uint8Array(await res.arrayBuffer());
+    // Capped as BinaryCache caps it: a cache could send a narinfo without end.
+    const body = (await cappedBytes(res, url, 'narinfo or nix-cache-info', MAX_NARINFO_BYTES, { signal: init?.signal ?? undefined })) as Uint8Array<ArrayBuffer>;
     const temp = await dir.getFileHandle(tempName('meta'), { create: true });
     const w = await temp.createWritable();
     await w.write(body);

@@ -1,11 +1,18 @@
 import { parseCacheInfo } from '../nix/cache-info.ts';
 import { parseNarInfo, type NarInfo } from '../nix/narinfo.ts';
 import { parseStorePath, DEFAULT_STORE_DIR } from '../nix/store-path.ts';
-import { cappedText, fetchWithRetry, getWithRetry, HttpError, pacedBody, type Fetch, type RetryOptions } from './http.ts';
+import { cappedText, fetchWithRetry, getWithRetry, HttpError, pacedBody, TransportError, type Fetch, type RetryOptions } from './http.ts';
 
 /** Narinfos are a few KiB (a path with thousands of references: tens of KiB); more is refused unread. */
 export const MAX_NARINFO_BYTES = 1 << 20;
 export const MAX_CACHE_INFO_BYTES = 64 << 10;
+
+/** The same failure, its message leading with the store path it was about (a narinfo's URL names only the hash). */
+function naming(storePath: string, e: unknown): unknown {
+  if (e instanceof TransportError) return new (e.constructor as typeof TransportError)(e.url, `${storePath}: ${e.problem}`);
+  if (e instanceof HttpError) return new (e.constructor as typeof HttpError)(`${storePath}: ${e.message}`, e.url, e.status);
+  return e;
+}
 
 /** One substituter: a binary cache reached over http(s):// or file:// (through the platform's fetch). */
 export class BinaryCache {
@@ -32,7 +39,9 @@ export class BinaryCache {
   async narInfo(storePath: string, signal?: AbortSignal): Promise<NarInfo | null> {
     const { storeDir } = await this.cacheInfo();
     const { hashPart } = parseStorePath(storePath, storeDir);
-    const text = await this.text(`${hashPart}.narinfo`, 'narinfo', MAX_NARINFO_BYTES, signal);
+    const text = await this.text(`${hashPart}.narinfo`, 'narinfo', MAX_NARINFO_BYTES, signal).catch((e: unknown) => {
+      throw naming(storePath, e);
+    });
     return text === null ? null : parseNarInfo(text, { storeDir, expectedStorePath: storePath });
   }
 

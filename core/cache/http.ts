@@ -1,5 +1,6 @@
 /** HTTP GET with time limits and bounded retries with back-off and jitter, for binary caches. */
 import { NixImagerError } from '../errors.ts';
+import { concatBytes } from '../io/bytes.ts';
 import { authorizationFor, type CacheCredentials } from './credentials.ts';
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
@@ -229,23 +230,27 @@ export class BodyTooLargeError extends HttpError {
 }
 
 /**
- * The body as text, at most `maxBytes` (a cache could send gigabytes before any signature is
- * checked); more is a BodyTooLargeError, a stall a TransportError.
+ * The whole body, at most `maxBytes` (a cache could send gigabytes before any signature is
+ * checked); more is a BodyTooLargeError, a stall a StalledError.
  */
-export async function cappedText(res: Response, url: string, what: string, maxBytes: number, opts: RetryOptions): Promise<string> {
+export async function cappedBytes(res: Response, url: string, what: string, maxBytes: number, opts: RetryOptions): Promise<Uint8Array> {
   const tooLarge = () => new BodyTooLargeError(`${url}: the ${what} is larger than ${maxBytes} bytes, the most nix-imager reads for one`, url);
   if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
     await res.body?.cancel().catch(() => {});
     throw tooLarge();
   }
-  if (res.body === null) return '';
-  const decoder = new TextDecoder();
-  let text = '';
+  if (res.body === null) return new Uint8Array(0);
+  const parts: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of pacedBody(res.body, url, opts)) {
     size += chunk.length;
     if (size > maxBytes) throw tooLarge();
-    text += decoder.decode(chunk, { stream: true });
+    parts.push(chunk);
   }
-  return text + decoder.decode();
+  return concatBytes(parts);
+}
+
+/** The body as text, at most `maxBytes` (see cappedBytes). */
+export async function cappedText(res: Response, url: string, what: string, maxBytes: number, opts: RetryOptions): Promise<string> {
+  return new TextDecoder().decode(await cappedBytes(res, url, what, maxBytes, opts));
 }

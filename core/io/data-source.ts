@@ -5,6 +5,16 @@ export interface DataSource {
   stream(): AsyncIterable<Uint8Array>;
 }
 
+/** `parts` one after the other. */
+export function concatSources(parts: readonly DataSource[]): DataSource {
+  return {
+    size: parts.reduce((n, p) => n + p.size, 0),
+    async *stream() {
+      for (const p of parts) yield* p.stream();
+    },
+  };
+}
+
 export function bytesSource(bytes: Uint8Array): DataSource {
   return {
     size: bytes.length,

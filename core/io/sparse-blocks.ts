@@ -58,9 +58,11 @@ export async function* blocksOf(source: SparseSource, blockSize: number, wanted:
     while (off < len) {
       const block = current();
       const inBlock = pos - block * blockSize;
-      const take = Math.min(len - off, blockSize - inBlock);
       while (w < wanted.length && wanted[w]! < block) w++;
       const keep = w < wanted.length && wanted[w] === block;
+      // A zero run skips at once to the next wanted block (a 1 TiB disk is mostly one Zeros chunk).
+      const nextWanted = w < wanted.length ? wanted[w]! * blockSize : Infinity;
+      const take = !keep && isZeros(chunk) ? Math.min(len - off, nextWanted - pos) : Math.min(len - off, blockSize - inBlock);
       if (!keep) {
         if (!isZeros(chunk) && !isAllZero(chunk.subarray(off, off + take))) throw new SparseSourceError(`the image has data at byte ${pos} outside its allocated ranges`);
       } else if (inBlock === 0 && take === blockSize) {

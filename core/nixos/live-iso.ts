@@ -1,23 +1,28 @@
 // What a NixOS live ISO holds besides the store, decided from the toplevel alone, as
 // nixos/modules/installer/cd-dvd/iso-image.nix lays it out: the kernel and initrd under /boot/,
 // /version.txt, isolinux with a generated isolinux.cfg for BIOS, and for UEFI a FAT image with
-// systemd-boot, its loader entries and the kernel and initrd (systemd-boot reads only that volume).
+// systemd-boot, its loader entries and the kernel and initrd (systemd-boot reads only that volume);
+// and for netboot (nixos/modules/installer/netboot/netboot.nix) the iPXE script.
 import { architectureOf, type Architecture } from './architecture.ts';
 import { bootEntry, efiFileName, entryFileName, isoDate, kernelOptions, loaderConf } from './systemd-boot.ts';
 import { ToplevelError, type Toplevel } from './toplevel.ts';
 
-/** A toplevel that can boot from an ISO: what the boot menus need, checked. */
-export interface LiveSystem {
+/** A toplevel with what a boot loader needs, checked. */
+export interface BootableSystem {
   storePath: string;
   architecture: Architecture;
   kernel: string;
   initrd: string;
   init: string;
   kernelParams: string[];
-  /** The ISO's volume ID, which stage 1 looks for (root=LABEL=…). */
-  volumeID: string;
   /** The menu label: "NixOS <label>". */
   label: string;
+}
+
+/** A toplevel that can boot from an ISO. */
+export interface LiveSystem extends BootableSystem {
+  /** The ISO's volume ID, which stage 1 looks for (root=LABEL=…). */
+  volumeID: string;
 }
 
 const MAX_VOLUME_ID = 32;
@@ -27,7 +32,7 @@ export const rootLabel = (params: readonly string[]): string | undefined =>
   params.findLast((p) => p.startsWith('root=LABEL='))?.slice('root=LABEL='.length);
 
 /** What booting any system needs from its toplevel; what is missing is added to `missing` (the result is whole only when nothing is). */
-export function bootFacts(t: Toplevel, missing: string[]): BootableSystem & { storePath: string } {
+export function bootFacts(t: Toplevel, missing: string[]): BootableSystem {
   if (t.kernel === undefined) missing.push('no kernel');
   if (t.initrd === undefined) missing.push('no initrd');
   if (t.init === undefined) missing.push('no init');
@@ -45,6 +50,14 @@ export function bootFacts(t: Toplevel, missing: string[]): BootableSystem & { st
   };
 }
 
+/** Checks that `t` can boot at all (netboot: kernel, initrd, init); one error naming all that is missing. */
+export function bootableSystem(t: Toplevel, image: string): BootableSystem {
+  const missing: string[] = [];
+  const facts = bootFacts(t, missing);
+  if (missing.length > 0) throw new ToplevelError(t.storePath, `cannot boot from ${image}: ${missing.join('; ')}`);
+  return facts;
+}
+
 /** Checks that `t` can boot from an ISO (volume ID from root=LABEL= unless `volumeID` is given); one error naming all that is missing. */
 export function liveSystem(t: Toplevel, volumeID: string | undefined): LiveSystem {
   const missing: string[] = [];
@@ -57,8 +70,11 @@ export function liveSystem(t: Toplevel, volumeID: string | undefined): LiveSyste
   return { ...facts, volumeID: id! };
 }
 
+/** The kernel's file name in its store path: bzImage (x86), Image (aarch64). */
+export const kernelFileName = (s: BootableSystem): string => s.kernel.slice(s.kernel.lastIndexOf('/') + 1);
+
 /** Where the ISO keeps the kernel and initrd: /boot/<kernel file name> and /boot/initrd. */
-export const isoKernelPath = (s: LiveSystem): string => `/boot/${s.kernel.slice(s.kernel.lastIndexOf('/') + 1)}`;
+export const isoKernelPath = (s: BootableSystem): string => `/boot/${kernelFileName(s)}`;
 export const ISO_INITRD_PATH = '/boot/initrd';
 
 /** isolinux.cfg like iso-image.nix's (no splash): the default entry, then nixpkgs' variants. */
@@ -79,9 +95,6 @@ export function isolinuxCfg(s: LiveSystem, timeoutSeconds: number): string {
 
 /** A file of the EFI image: copied from the store, or text. */
 export type EfiFile = { path: string; storeFile: string } | { path: string; text: string };
-
-/** What systemd-boot's files need from a system, live or installed. */
-export type BootableSystem = Pick<LiveSystem, 'architecture' | 'kernel' | 'initrd' | 'init' | 'kernelParams' | 'label'>;
 
 /** The EFI image's files: systemd-boot as the removable-media loader, loader.conf, one entry, the kernel and initrd. */
 export function efiImageFiles(s: BootableSystem, systemdBoot: string, timeoutSeconds: number, epoch: number): EfiFile[] {
@@ -107,4 +120,9 @@ export function efiImageFiles(s: BootableSystem, systemdBoot: string, timeoutSec
       }),
     },
   ];
+}
+
+/** netboot.nix's iPXE script; ${cmdline} lets a chainloading script (netboot.xyz) add parameters. */
+export function netbootIpxe(s: BootableSystem): string {
+  return `#!ipxe\nkernel ${kernelFileName(s)} ${kernelOptions(s.init, ['initrd=initrd', ...s.kernelParams])} \${cmdline}\ninitrd initrd\nboot\n`;
 }

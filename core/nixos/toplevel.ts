@@ -39,6 +39,11 @@ export class ToplevelError extends NixImagerError {
   }
 }
 
+/** Refuses a toplevel built for another system than the one a config names (`null`: none named). */
+export function expectSystem(t: Toplevel, system: string | null): void {
+  if (system !== null && system !== t.system) throw new ToplevelError(t.storePath, `is built for ${t.system}, but the config's "system" says ${system}`);
+}
+
 /** A file of the store, with symlinks on the way followed (the last one returned as itself); undefined when missing. */
 export type StoreNodeLookup = (fullPath: string) => Promise<ImageNode | undefined>;
 

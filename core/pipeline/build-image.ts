@@ -18,7 +18,7 @@ import { ConfigError, type BuildConfig, type ContentSource } from './config.ts';
 import { writeFormat } from './write-format.ts';
 import type { ProgressListener } from './progress.ts';
 import { lookupStoreNode } from './store-lookup.ts';
-import { efiImageNode, planLiveIso } from './toplevel-iso.ts';
+import { efiImageNode, planToplevelImage } from './toplevel-plan.ts';
 import { addInstalledSystem, closureDatabase, espTree, planDiskImage } from './toplevel-disk.ts';
 
 export interface BuildOptions {
@@ -86,8 +86,8 @@ export interface PlanOptions extends Pick<BuildOptions, 'signal' | 'onProgress' 
 export async function planBuild(config: BuildConfig, fetch: Fetch, opts: PlanOptions = {}): Promise<BuildPlan> {
   const { caches, opts: resolveOpts } = resolveSettings(config, fetch, opts.verify, opts.signal, opts.http);
   const imageRoots = config.storeContents.map((s) => s.object);
-  // A live ISO's toplevel goes into its squashfs (the boot files are found in its closure later).
-  const liveRoots = config.format === 'iso' && config.toplevel !== null ? [config.toplevel] : [];
+  // A live ISO's toplevel goes into its squashfs (the boot files are found in its closure later), and so does netboot's (into its initrd).
+  const liveRoots = (config.format === 'iso' || config.format === 'netboot') && config.toplevel !== null ? [config.toplevel] : [];
   const squashfsRoots = [...new Set([...liveRoots, ...(config.iso?.squashfsContents ?? [])])];
   const resolved = await resolvePaths([...imageRoots, ...squashfsRoots], caches, {
     ...resolveOpts,
@@ -111,7 +111,7 @@ async function build(given: BuildConfig, platform: Platform, sink: ByteSink, opt
   const { caches, opts: resolveOpts } = resolveSettings(given, platform.fetch, platform.ed25519Verify, signal, opts.http);
   const narOptions = { signal, sha256: platform.sha256, codecs: platform.codecs };
   const sources = { caches, resolveOpts, narCache: platform.narCache, narOptions };
-  const live = given.toplevel !== null && given.format === 'iso' ? await planLiveIso(given, given.toplevel, sources) : undefined;
+  const live = given.toplevel !== null && (given.format === 'iso' || given.format === 'netboot') ? await planToplevelImage(given, given.toplevel, sources) : undefined;
   const disk = given.toplevel !== null && given.format === 'disk' ? await planDiskImage(given, sources) : undefined;
   const config = live?.config ?? disk?.config ?? given;
   // A plan made before the toplevel was read does not know its closure.

@@ -27,7 +27,7 @@ export type FieldSpec = Described &
     | { type: 'object'; fields: Readonly<Record<string, FieldSpec>> }
   );
 
-export const IMAGE_FORMATS = ['tarball', 'iso', 'squashfs', 'disk'] as const;
+export const IMAGE_FORMATS = ['tarball', 'iso', 'squashfs', 'disk', 'netboot'] as const;
 export const DISK_FORMATS = ['raw', 'qcow2', 'vhd', 'vhd-dynamic', 'vmdk', 'vdi'] as const;
 export const COMPRESSIONS = ['none', 'gzip', 'xz', 'zstd'] as const;
 export const SQUASHFS_CODECS = ['zstd', 'xz', 'gzip'] as const;
@@ -72,7 +72,7 @@ export const CONFIG_FIELDS = {
   sourceDateEpoch: { type: 'integer', min: 0, max: 2 ** 32 - 1, default: 315532800, doc: 'timestamps in ISO and squashfs images' },
   fileName: { type: 'string', doc: 'output base name without the compression extension', defaultText: 'as nixpkgs names the image' },
   system: { type: 'string', default: 'x86_64-linux', doc: 'the Nix system, used in default names' },
-  toplevel: { type: 'store-path', doc: "a NixOS system's toplevel: a live ISO, a disk image or a system tarball of it" },
+  toplevel: { type: 'store-path', doc: "a NixOS system's toplevel: a live ISO, netboot files (required for \"netboot\"), a disk image or a system tarball of it" },
   preset: {
     type: 'enum',
     values: TARBALL_PRESETS,

@@ -78,7 +78,7 @@ interface CommonConfig {
   sourceDateEpoch: number;
   /**
    * A NixOS system's toplevel store path: the image is built for it. An ISO is its live ISO (see
-   * core/pipeline/toplevel-iso.ts), a disk its disk image (toplevel-disk.ts); a tarball holds its
+   * core/pipeline/toplevel-plan.ts), netboot its netboot files (the same), a disk its disk image (toplevel-disk.ts); a tarball holds its
    * closure, laid out as `preset` says.
    */
   toplevel: string | null;
@@ -112,6 +112,14 @@ export interface SquashfsConfig extends CommonConfig {
   preset: null;
 }
 
+/** netboot.nix's files for the toplevel (always set). */
+export interface NetbootConfig extends CommonConfig {
+  format: 'netboot';
+  iso: null;
+  disk: null;
+  preset: null;
+}
+
 export interface DiskBuildConfig extends CommonConfig {
   format: 'disk';
   iso: null;
@@ -120,7 +128,7 @@ export interface DiskBuildConfig extends CommonConfig {
 }
 
 /** What parseConfig returns: one shape per format. */
-export type BuildConfig = TarballConfig | IsoBuildConfig | SquashfsConfig | DiskBuildConfig;
+export type BuildConfig = TarballConfig | IsoBuildConfig | SquashfsConfig | DiskBuildConfig | NetbootConfig;
 
 export class ConfigError extends NixImagerError {
   override name = 'ConfigError';
@@ -256,7 +264,7 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
   if (!isObj(json)) throw new ConfigError('(top level)', 'must be a JSON object');
   onlyKeys(json, '', TOP_KEYS);
   const format = oneOf(json, 'format', 'format', IMAGE_FORMATS);
-  if (format === undefined) throw new ConfigError('format', 'is required ("tarball", "iso", "squashfs" or "disk")');
+  if (format === undefined) throw new ConfigError('format', 'is required ("tarball", "iso", "squashfs", "disk" or "netboot")');
 
   const written = stringList(json, 'substituters', 'substituters') ?? [...F.substituters.default];
   if (written.length === 0) throw new ConfigError('substituters', 'needs at least one binary cache');
@@ -299,7 +307,7 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
   const system = givenSystem ?? F.system.default;
   const top = str(json, 'toplevel', 'toplevel');
   const toplevel = top === undefined ? null : storePath(top, 'toplevel', storeDir);
-  if (toplevel !== null && format === 'squashfs') throw new ConfigError('toplevel', 'builds "format": "iso" (a live ISO), "disk" (a disk image) or "tarball" (a system or container tarball), not "squashfs"');
+  if (toplevel !== null && format === 'squashfs') throw new ConfigError('toplevel', 'builds "format": "iso" (a live ISO), "disk" (a disk image) or "tarball" (a system or container tarball), or netboot files ("netboot"), not "squashfs"');
   const preset = oneOf(json, 'preset', 'preset', TARBALL_PRESETS) ?? null;
   if (preset !== null && (toplevel === null || format !== 'tarball')) throw new ConfigError('preset', 'applies to a tarball of a "toplevel" ("format": "tarball" with "toplevel" set)');
   const seen = new Map<string, number>();
@@ -316,14 +324,15 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
   storeContents.unshift(...system_.storeContents);
   contents.push(...system_.contents);
   if (format === 'disk' && toplevel === null) throw new ConfigError('toplevel', 'is required for "format": "disk" (the NixOS system the disk boots)');
+  if (format === 'netboot' && toplevel === null) throw new ConfigError('toplevel', 'is required for "format": "netboot" (the system to boot)');
   if (format !== 'disk') for (const k of DISK_KEYS) if (json[k] !== undefined) throw new ConfigError(k, 'only applies to "format": "disk"');
   const disk = format === 'disk' ? parseDisk(json) : null;
   const iso = format === 'iso' ? parseIso(json['iso'], storeDir, squashfsCompression, system, toplevel !== null) : null;
   if (format !== 'iso' && json['iso'] !== undefined) throw new ConfigError('iso', `only applies to "format": "iso"`);
-  if (format !== 'iso' && format !== 'disk' && storeContents.length === 0) throw new ConfigError('storeContents', `a ${format} needs at least one store object`);
+  if (format !== 'iso' && format !== 'disk' && format !== 'netboot' && storeContents.length === 0) throw new ConfigError('storeContents', `a ${format} needs at least one store object`);
 
   const defaultName =
-    format === 'tarball' ? `nixos-system-${system}.tar` : iso !== null ? iso.isoName : disk !== null ? DISK_FILE[disk.diskFormat] : `nixos-store-${system}.squashfs`;
+    format === 'tarball' ? `nixos-system-${system}.tar` : iso !== null ? iso.isoName : disk !== null ? DISK_FILE[disk.diskFormat] : format === 'netboot' ? `netboot-${system}.tar` : `nixos-store-${system}.squashfs`;
   const common: CommonConfig = {
     substituters,
     trustedPublicKeys,
@@ -345,6 +354,7 @@ export function parseConfig(json: Json, opts: ParseConfigOptions = {}): BuildCon
   if (iso !== null) return { format: 'iso', ...common, iso, disk: null, preset: null };
   if (disk !== null) return { format: 'disk', ...common, iso: null, disk, preset: null };
   if (format === 'tarball') return { format, ...common, iso: null, disk: null, preset };
+  if (format === 'netboot') return { format, ...common, iso: null, disk: null, preset: null };
   return { format: 'squashfs', ...common, iso: null, disk: null, preset: null };
 }
 

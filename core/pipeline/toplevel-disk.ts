@@ -9,10 +9,10 @@ import { bytesSource } from '../io/data-source.ts';
 import { nixDatabase, type SqliteLoader } from '../nixdb/nix-database.ts';
 import { diskSystem, espFiles, NIXOS_MARKER, PROFILE_LINKS, ROOT_DIRS, type DiskSystem } from '../nixos/disk-system.ts';
 import type { EfiFile } from '../nixos/live-iso.ts';
-import { readToplevel, ToplevelError } from '../nixos/toplevel.ts';
+import { expectSystem, readToplevel, ToplevelError } from '../nixos/toplevel.ts';
 import { storePathOf } from '../nix/store-path.ts';
 import type { BuildConfig } from './config.ts';
-import { storeReader, type Sources } from './toplevel-iso.ts';
+import { storeReader, type Sources } from './toplevel-plan.ts';
 
 export interface DiskPlan {
   /** The config with the toplevel as the one store object. */
@@ -26,6 +26,7 @@ export async function planDiskImage(config: BuildConfig, sources: Sources): Prom
   const top = config.toplevel!;
   const closure = await resolvePaths([top], sources.caches, { ...sources.resolveOpts, closure: true });
   const t = await readToplevel(top, storeReader(closure, sources).lookupIn([top]));
+  expectSystem(t, config.system);
   const system = diskSystem(t);
   for (const [what, file] of [['kernel', system.kernel], ['initrd', system.initrd], ['systemd-boot', system.systemdBoot]] as const) {
     if (!closure.has(storePathOf(file).storePath)) throw new ToplevelError(top, `its ${what} ${file} is not in its closure`);

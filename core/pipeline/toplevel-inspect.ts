@@ -8,7 +8,7 @@ import type { BuildConfig } from './config.ts';
 import { resolveSettings } from './build-image.ts';
 import type { ProgressListener } from './progress.ts';
 import { resolvePaths } from '../cache/resolve.ts';
-import { storeReader } from './toplevel-iso.ts';
+import { storeReader } from './toplevel-plan.ts';
 
 export interface ToplevelReport {
   toplevel: Toplevel;

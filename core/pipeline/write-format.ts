@@ -4,8 +4,10 @@ import { gzipCompressor } from '../codec/gzip.ts';
 import type { CodecPool } from '../codec/pool.ts';
 import { xzCompressor } from '../xz/xz-compressor.ts';
 import { zstdCompressor } from '../zstd/zstd.ts';
-import { addPath, lookup, type ImageDir } from '../image/tree.ts';
-import { sliceSource } from '../io/data-source.ts';
+import { addPath, lookup, newDir, type ImageDir } from '../image/tree.ts';
+import { bytesSource, concatSources, sliceSource, type DataSource } from '../io/data-source.ts';
+import { cpioStream } from '../cpio/cpio-writer.ts';
+import { NETBOOT_INITRD } from './toplevel-plan.ts';
 import type { ByteSink, SeekableSink } from '../io/sink.ts';
 import { isoStream } from '../iso9660/iso-writer.ts';
 import type { IsoOptions } from '../iso9660/iso-options.ts';
@@ -116,11 +118,47 @@ export async function writeFormat(config: BuildConfig, tree: ImageDir, sink: Byt
       };
       return pump(counted(compress(counted(isoStream(tree, opts), 'write', 0, ctx)), 'compress', 0, ctx), sink);
     }
+    case 'netboot':
+      await appendStoreToInitrd(tree, await squashfsFile(ctx, squashfsOptions(config.squashfsCompression)), config.sourceDateEpoch, ctx);
+      return pump(counted(compress(counted(tarStream(tree, { mtime: config.sourceDateEpoch }), 'write', 0, ctx)), 'compress', 0, ctx), sink);
     case 'disk': {
       const { image } = diskImage(config, { root: tree, esp: ctx.esp! });
       return pumpImage(image, sink, (input) => counted(compress(counted(input, 'write', 0, ctx)), 'compress', 0, ctx), config.compression === 'none');
     }
   }
+}
+
+/** The squashfs of the store the caller asked for, written to scratch space. */
+function squashfsFile(ctx: WriteContext, opts: Parameters<typeof writeSquashfs>[2]): Promise<DataSource> {
+  if (!ctx.squashfs) throw new Error('netboot: no store closure to put in /nix-store.squashfs');
+  return ctx.squashfs().then(async (tree) => {
+    const file = await scratchSquashfs(tree, 'nix-store.squashfs', opts, ctx);
+    return sliceSource(file.open, 0, file.size);
+  });
+}
+
+/** Level of nixpkgs' zstd initrd compressor (initrd-compressor-meta.nix: zstd -10). */
+const INITRD_ZSTD_LEVEL = 10;
+
+/**
+ * netboot.nix's ramdisk: the system initrd, then a zstd'ed newc cpio holding /nix-store.squashfs,
+ * which the kernel unpacks into the same rootfs (each archive starts on a 4-byte boundary).
+ */
+async function appendStoreToInitrd(tree: ImageDir, squashfs: DataSource, mtime: number, ctx: WriteContext): Promise<void> {
+  const initrd = tree.entries.get(NETBOOT_INITRD);
+  if (initrd?.kind !== 'file') throw new Error(`netboot: /${NETBOOT_INITRD} is not a file`);
+  const cpio = newDir(0o755);
+  addPath(cpio, 'nix-store.squashfs', { kind: 'file', mode: 0o444, data: squashfs });
+  const file = await ctx.platform.scratchFile('nix-store.cpio.zst');
+  ctx.scratch.push(file);
+  let size = 0;
+  for await (const chunk of zstdCompressor(INITRD_ZSTD_LEVEL, { pool: ctx.platform.codecPool(), codecs: ctx.platform.codecs })(cpioStream(cpio, { mtime }))) {
+    await file.sink.write(chunk);
+    size += chunk.length;
+  }
+  await file.sink.close();
+  const pad = bytesSource(new Uint8Array((4 - (initrd.data.size % 4)) % 4));
+  tree.entries.set(NETBOOT_INITRD, { ...initrd, data: concatSources([initrd.data, pad, sliceSource(file.open, 0, size)]) });
 }
 
 async function scratchSquashfs(tree: ImageDir, name: string, opts: Parameters<typeof writeSquashfs>[2], ctx: WriteContext) {

@@ -18,6 +18,8 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 
 export interface WebApp {
   url: string;
+  /** Each request the app server answered: its URL path and the bytes of its body. */
+  requests: { path: string; bytes: number }[];
   /** Stops serving the app (the installed PWA must then come from its service worker). */
   stop(): Promise<void>;
 }
@@ -26,8 +28,10 @@ export interface WebApp {
 export async function serveWebApp(): Promise<WebApp> {
   const root: string = buildWebIfStale(() => {});
   const server: Server = createStaticServer({ root });
+  const requests: WebApp['requests'] = [];
+  server.on('request', (req, res) => res.on('finish', () => requests.push({ path: req.url ?? '', bytes: Number(res.getHeader('content-length') ?? 0) })));
   const url: string = await listen(server, 0);
-  return { url, stop: () => closeServer(server) };
+  return { url, requests, stop: () => closeServer(server) };
 }
 
 export interface BrowserSession {

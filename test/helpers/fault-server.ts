@@ -83,6 +83,8 @@ export interface FaultServerOptions {
   rules?: FaultRule[];
   /** Demand one of these Authorization headers of every request: 401 without one, 403 with another. */
   auth?: string[];
+  /** Let any page read the answers (Access-Control-Allow-Origin: *), as a browser needs. */
+  cors?: boolean;
 }
 
 const MIRROR = 'mirror/';
@@ -223,6 +225,12 @@ export async function serveWithFaults(dir: string, opts: FaultServerOptions = {}
   }
 
   const server: Server = createServer((req, res) => {
+    if (opts.cors) {
+      res.setHeader('access-control-allow-origin', '*');
+      res.setHeader('access-control-allow-headers', 'range, authorization');
+      res.setHeader('access-control-expose-headers', 'content-range, content-length');
+      if (req.method === 'OPTIONS') return void res.writeHead(204).end();
+    }
     handle(req, res).catch(() => res.destroy());
   });
   const url: string = await listen(server, 0);

@@ -1,7 +1,7 @@
-// A live ISO from a NixOS toplevel alone: reads the toplevel's own NAR (nothing else is
-// downloaded until it proves bootable), finds the boot loaders in its closure, and turns the
-// config into an ordinary ISO config: the closure in /nix-store.squashfs, the kernel, initrd,
-// boot menus and boot images as contents.
+// Images from a NixOS toplevel alone (a live ISO, netboot files): reads the toplevel's own NAR
+// (nothing else is downloaded until it proves bootable), finds the boot loaders in its closure,
+// and turns the config into an ordinary one: the closure in /nix-store.squashfs, the kernel,
+// initrd, boot menus and boot images as contents.
 import type { BinaryCache } from '../cache/binary-cache.ts';
 import { resolvePaths, type ResolveOptions, type ResolvedPath } from '../cache/resolve.ts';
 import { NarListing } from '../image/store-tree.ts';
@@ -10,17 +10,20 @@ import { addPath, newDir, type ImageNode } from '../image/tree.ts';
 import { binaryToText, textToBinary } from '../io/binary-string.ts';
 import { bytesSource } from '../io/data-source.ts';
 import { denseChunks } from '../io/sparse.ts';
-import { efiImageFiles, isoKernelPath, ISO_INITRD_PATH, isolinuxCfg, liveSystem, type EfiFile, type LiveSystem } from '../nixos/live-iso.ts';
-import { readToplevel, ToplevelError } from '../nixos/toplevel.ts';
+import {
+  bootableSystem, efiImageFiles, isoKernelPath, ISO_INITRD_PATH, isolinuxCfg, kernelFileName, liveSystem, netbootIpxe,
+  type BootableSystem, type EfiFile, type LiveSystem,
+} from '../nixos/live-iso.ts';
+import { expectSystem, readToplevel, ToplevelError } from '../nixos/toplevel.ts';
 import { DEFAULT_STORE_DIR, storePathOf } from '../nix/store-path.ts';
 import type { NarCache } from '../store/nar-cache.ts';
 import { fetchNar, type FetchNarOptions } from '../store/nar-fetch.ts';
-import type { Content, IsoBuildConfig, IsoConfig } from './config.ts';
+import type { BuildConfig, Content, IsoBuildConfig, IsoConfig, NetbootConfig } from './config.ts';
 import { lookupStoreNode, StoreLookupError } from './store-lookup.ts';
 
-export interface LiveIso {
-  /** The config with the toplevel turned into contents and ISO options. */
-  config: IsoBuildConfig;
+export interface ToplevelPlan<C extends BuildConfig = IsoBuildConfig | NetbootConfig> {
+  /** The config with the toplevel turned into contents (and ISO options). */
+  config: C;
   /** The FAT image El Torito's EFI entry boots (systemd-boot, its entries, kernel and initrd), when UEFI can boot. */
   efiImage: { target: string; files: EfiFile[] } | undefined;
   /** What the ISO cannot do and why (e.g. no syslinux in the closure: no BIOS boot). */
@@ -38,19 +41,48 @@ export interface Sources {
 const SYSLINUX_DIR = 'share/syslinux';
 const SYSTEMD_BOOT_DIR = 'lib/systemd/boot/efi';
 
-/** Plans the live ISO of `config.toplevel`; refuses, naming the toplevel, one that cannot boot from an ISO. */
-export async function planLiveIso(config: IsoBuildConfig, top: string, sources: Sources): Promise<LiveIso> {
-  const iso = config.iso;
+/** Plans the image `config.format` of its toplevel `top`. */
+export function planToplevelImage(config: IsoBuildConfig | NetbootConfig, top: string, sources: Sources): Promise<ToplevelPlan> {
+  return config.format === 'netboot' ? planNetboot(config, top, sources) : planLiveIso(config, top, sources);
+}
+
+/** The toplevel's closure (narinfos only) and its boot facts (from its own NAR); a toplevel for another system than the config's is refused. */
+async function readClosureToplevel(top: string, system: string | null, sources: Sources) {
   const closure = await resolvePaths([top], sources.caches, { ...sources.resolveOpts, closure: true });
   const store = storeReader(closure, sources);
   const t = await readToplevel(top, store.lookupIn([top]));
-  if (config.system !== null && config.system !== t.system) {
-    throw new ToplevelError(top, `is built for ${t.system}, but the config's "system" says ${config.system}`);
+  expectSystem(t, system);
+  return { closure, store, toplevel: t };
+}
+
+function checkInClosure(s: BootableSystem, closure: Map<string, ResolvedPath>): void {
+  for (const [what, file] of [['kernel', s.kernel], ['initrd', s.initrd]] as const) {
+    if (!closure.has(storePathOf(file).storePath)) throw new ToplevelError(s.storePath, `its ${what} ${file} is not in its closure`);
   }
+}
+
+/** netboot.nix's files: the kernel, the system initrd (the squashfs is appended when written) and netboot.ipxe. */
+async function planNetboot(config: NetbootConfig, top: string, sources: Sources): Promise<ToplevelPlan<NetbootConfig>> {
+  const { closure, toplevel } = await readClosureToplevel(top, config.system, sources);
+  const system = bootableSystem(toplevel, 'the network');
+  checkInClosure(system, closure);
+  const contents: Content[] = [
+    storeFile(system.kernel, `/${kernelFileName(system)}`),
+    storeFile(system.initrd, `/${NETBOOT_INITRD}`),
+    { source: { kind: 'text', text: netbootIpxe(system) }, target: '/netboot.ipxe' },
+  ];
+  return { config: { ...config, contents: [...config.contents, ...contents] }, efiImage: undefined, notes: [] };
+}
+
+/** The name of netboot's initrd in the output: the system initrd, then a cpio with /nix-store.squashfs. */
+export const NETBOOT_INITRD = 'initrd';
+
+/** Plans the live ISO of `top`; refuses, naming the toplevel, one that cannot boot from an ISO. */
+async function planLiveIso(config: IsoBuildConfig, top: string, sources: Sources): Promise<ToplevelPlan<IsoBuildConfig>> {
+  const iso = config.iso;
+  const { closure, store, toplevel: t } = await readClosureToplevel(top, config.system, sources);
   const system = liveSystem(t, iso.volumeID ?? undefined);
-  for (const [what, file] of [['kernel', system.kernel], ['initrd', system.initrd]] as const) {
-    if (!closure.has(storePathOf(file).storePath)) throw new ToplevelError(top, `its ${what} ${file} is not in its closure`);
-  }
+  checkInClosure(system, closure);
 
   // Decide from names and links first, so a toplevel nothing could boot is refused before any download.
   const wantBios = iso.bootImage !== null && system.architecture.bios;
