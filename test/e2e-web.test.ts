@@ -169,6 +169,33 @@ describe('browser app (headless Chromium)', { timeout: 600_000 }, () => {
     assert.equal(await page.getAttribute('.stage[data-stage="download"]', 'data-state'), 'skipped', 'the page shows a download stage');
   });
 
+  test('a cached NAR changed in OPFS (same size) is verified again, refused and downloaded anew', async () => {
+    const { page } = session;
+    const changed = await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const dir = await (await root.getDirectoryHandle('nix-imager')).getDirectoryHandle('nar');
+      let biggest: FileSystemFileHandle | undefined;
+      let size = 0;
+      for await (const h of (dir as unknown as { values(): AsyncIterable<FileSystemFileHandle> }).values()) {
+        const f = await h.getFile();
+        if (h.name.endsWith('.nar') && f.size > size) [biggest, size] = [h, f.size];
+      }
+      const at = Math.floor(size / 2);
+      const old = new Uint8Array(await (await biggest!.getFile()).slice(at, at + 1).arrayBuffer());
+      const w = await (biggest as unknown as { createWritable(o: object): Promise<{ write(o: object): Promise<void>; close(): Promise<void> }> }).createWritable({ keepExistingData: true });
+      await w.write({ type: 'write', position: at, data: new Uint8Array([old[0]! ^ 0xff]) });
+      await w.close();
+      return { name: biggest!.name, size: (await biggest!.getFile()).size, was: size };
+    });
+    assert.equal(changed.size, changed.was, 'the change keeps the size');
+    const before = narRequests();
+    await openConfig(page, tarballConfig());
+    const got = await browserBuild(page);
+    assert.equal(narRequests(), before + 1, 'the changed NAR, and only it, is downloaded again');
+    assert.equal(sha(got.bytes), sha(await cliBuild(tarballConfig())));
+    assertCacheEntriesSound(await opfsNarEntries(page));
+  });
+
   test('a file dropped into the page goes into the image as the CLI puts a local file', async () => {
     const { page } = session;
     const local = join(tmp, 'greeting.txt');

@@ -94,7 +94,7 @@ async function buildFrom(cache: CraftedCache, server: FaultServer | undefined, f
 async function assertNothingLeft(dir: string): Promise<void> {
   assert.deepEqual((await readdir(dir)).filter((f) => f !== 'config.json' && f !== 'cache'), [], 'no output, no temporary');
   const nar = await readdir(join(dir, 'cache', 'nar')).catch(() => [] as string[]);
-  assert.deepEqual(nar.filter((f) => !/^[0-9a-z]{52}\.nar$/.test(f)), [], 'no NAR cache temporary');
+  assert.deepEqual(nar.filter((f) => !/^[0-9a-z]{52}\.(nar|ok)$/.test(f)), [], 'no NAR cache temporary');
 }
 
 test('3: a NAR body that stalls, or trickles, fails after the idle/rate window and bounded retries, naming the path and URL', { timeout: 60_000 }, async () => {

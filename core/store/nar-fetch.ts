@@ -114,17 +114,21 @@ export async function fetchNar(resolved: ResolvedPath, narCache: NarCache, opts:
   const stamp = (await narCache.records?.stamp(key)) ?? null;
   const cached = await narCache.open(key);
   if (cached !== null) {
+    let entries: NarEntry[] | undefined;
     try {
-      const entries = await verifyNar(info.storePath, randomAccessChunks(cached), info, opts.sha256 ?? createSha256);
+      entries = await verifyNar(info.storePath, randomAccessChunks(cached), info, opts.sha256 ?? createSha256);
+    } catch (e) {
+      if (!(e instanceof NarVerificationError)) throw e;
+    } finally {
+      // Before any removal: OPFS refuses to remove a file a sync access handle holds open.
+      await cached.close();
+    }
+    if (entries !== undefined) {
       await remember(narCache, key, info, stamp, entries);
       opts.onBytes?.(0, info.narSize);
       return { storePath: info.storePath, entries, open };
-    } catch (e) {
-      if (!(e instanceof NarVerificationError)) throw e;
-      await narCache.remove(key);
-    } finally {
-      await cached.close();
     }
+    await narCache.remove(key);
   }
   return { storePath: info.storePath, entries: await download(resolved, key, narCache, opts), open };
 }
