@@ -113,7 +113,7 @@ test('503 with Retry-After: 1 waits a second before the next try', () =>
   }));
 
 test('429 with an HTTP-date Retry-After waits until then', () =>
-  withServer([{ match: big.nar, status: 429, retryAfter: new Date(Date.now() + 2500).toUTCString(), times: 1 }], async (s) => {
+  withServer([{ match: big.nar, status: 429, retryAfter: () => new Date(Date.now() + 2500).toUTCString(), times: 1 }], async (s) => {
     await expectSurvives(s);
     const [first, second] = s.requestsFor(big.nar);
     assert.ok(second!.at - first!.at >= 400, `waited ${second!.at - first!.at} ms`);

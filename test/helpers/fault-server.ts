@@ -19,8 +19,8 @@ export interface Fault {
   bytesPerSecond?: number;
   /** Answer with this status and no body (e.g. 404, 429, 500, 503). */
   status?: number;
-  /** With `status`: a Retry-After header (seconds, or an HTTP date). */
-  retryAfter?: string;
+  /** With `status`: a Retry-After header (seconds, or an HTTP date; a function is asked when the answer is sent). */
+  retryAfter?: string | (() => string);
   /** Send this many body bytes, then reset the connection (TCP RST). */
   resetAfter?: number;
   /** Send this many body bytes, then close cleanly; Content-Length says the full size or the truncated one. */
@@ -175,7 +175,7 @@ export async function serveWithFaults(dir: string, opts: FaultServerOptions = {}
     }
     if (fault.status !== undefined) {
       seen.faults.push(`status ${fault.status}`);
-      return answer(fault.status, fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
+      return answer(fault.status, fault.retryAfter === undefined ? {} : { 'retry-after': typeof fault.retryAfter === 'function' ? fault.retryAfter() : fault.retryAfter });
     }
     if (fault.redirectTo !== undefined) {
       seen.faults.push('redirect elsewhere');
