@@ -1,4 +1,4 @@
-import { backupGpt, PARTITION_TYPE, primaryGpt, type GptTable } from '../primitives/gpt.ts';
+import { backupGpt, PARTITION_TYPE, primaryGpt, protectiveMbr, type GptTable } from '../primitives/gpt.ts';
 import { guidBytes } from '../primitives/guid.ts';
 import { le32, SECTOR } from './both-endian.ts';
 import { NixImagerError } from '../errors.ts';
@@ -105,13 +105,7 @@ export function hybridSystemArea(p: HybridParams): Uint8Array {
 /** A UEFI-only image's system area: a protective MBR (one 0xEE entry over the disk, UEFI §5.2.3) and the GPT. */
 function protectiveSystemArea(p: HybridParams): Uint8Array {
   const area = new Uint8Array(16 * SECTOR);
-  const blocks = p.totalSectors * 4;
-  const at = 446;
-  area.set([0x00, 0x00, 0x02, 0x00, 0xee, 0xff, 0xff, 0xff], at);
-  le32(area, at + 8, 1);
-  le32(area, at + 12, Math.min(blocks - 1, 0xffffffff));
-  area[510] = 0x55;
-  area[511] = 0xaa;
+  area.set(protectiveMbr(p.totalSectors * 4));
   area.set(primaryGpt(gptTable(p)), 512);
   return area;
 }
